@@ -1,0 +1,41 @@
+// Command termcall is a terminal softphone for one-to-one and group
+// audio/video calls, with its own signaling server.
+//
+// main stays thin: each subcommand lives in the package that owns its job
+// and exports a Command constructor.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	root := &cobra.Command{
+		Use:           "termcall",
+		Short:         "A terminal softphone for audio/video calls",
+		Long:          "termcall makes one-to-one and group audio/video calls from a terminal.\nIt re-creates the TRTCCalling component on a self-hosted signaling server.",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+	// subcommands are registered here
+	)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := root.ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "termcall:", err)
+		os.Exit(1)
+	}
+}
