@@ -1,0 +1,267 @@
+package rtc
+
+import (
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// relay stands in for the signaling server: it delivers payloads in order
+// on its own goroutine, as the server's push path does.
+type relay struct {
+	ch   chan func()
+	done chan struct{}
+}
+
+func newRelay() *relay {
+	r := &relay{ch: make(chan func(), 256), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for f := range r.ch {
+			f()
+		}
+	}()
+	return r
+}
+
+func (r *relay) stop() { close(r.ch); <-r.done }
+
+type side struct {
+	id      string
+	mesh    *Mesh
+	mu      sync.Mutex
+	up      map[string]bool
+	down    map[string]bool
+	packets map[string]int // by remote user + kind
+	kf      int
+	sigErrs []error
+}
+
+func (s *side) count(key string) int { s.mu.Lock(); defer s.mu.Unlock(); return s.packets[key] }
+func (s *side) isUp(id string) bool  { s.mu.Lock(); defer s.mu.Unlock(); return s.up[id] }
+func (s *side) isDown(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down[id]
+}
+
+func newPair(t *testing.T, ids ...string) (map[string]*side, *relay) {
+	t.Helper()
+	r := newRelay()
+	sides := map[string]*side{}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		s := &side{id: id, up: map[string]bool{}, down: map[string]bool{}, packets: map[string]int{}}
+		sides[id] = s
+	}
+	for _, id := range ids {
+		s := sides[id]
+		m, err := New(Config{LoopbackOnly: true, StreamID: id, DownAfter: time.Second}, Callbacks{
+			Send: func(to string, payload json.RawMessage) error {
+				dst, ok := sides[to]
+				if !ok {
+					return errors.New("no such peer")
+				}
+				r.ch <- func() {
+					if err := dst.mesh.HandleSignal(s.id, payload); err != nil && !errors.Is(err, ErrClosed) {
+						dst.mu.Lock()
+						dst.sigErrs = append(dst.sigErrs, err)
+						dst.mu.Unlock()
+					}
+				}
+				return nil
+			},
+			PeerUp:   func(u string) { s.mu.Lock(); s.up[u] = true; s.mu.Unlock() },
+			PeerDown: func(u string) { s.mu.Lock(); s.down[u] = true; s.mu.Unlock() },
+			Track: func(u string, tr *webrtc.TrackRemote) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					key := u + "/" + tr.Kind().String()
+					for {
+						if _, _, err := tr.ReadRTP(); err != nil {
+							return
+						}
+						s.mu.Lock()
+						s.packets[key]++
+						s.mu.Unlock()
+					}
+				}()
+			},
+			KeyframeRequest: func(string) { s.mu.Lock(); s.kf++; s.mu.Unlock() },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.mesh = m
+	}
+	t.Cleanup(func() {
+		for _, s := range sides {
+			_ = s.mesh.Close()
+		}
+		r.stop()
+		wg.Wait()
+	})
+	return sides, r
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// pump writes samples on a mesh's tracks until stop is closed.
+func pump(m *Mesh, stop chan struct{}, done *sync.WaitGroup) {
+	done.Add(1)
+	go func() {
+		defer done.Done()
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		// Not real codec data: the transport does not look inside.
+		opus := []byte{0xf8, 0xff, 0xfe}
+		vp8 := make([]byte, 200)
+		vp8[0] = 0x10
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+				_ = m.AudioTrack().WriteSample(media.Sample{Data: opus, Duration: 20 * time.Millisecond})
+				_ = m.VideoTrack().WriteSample(media.Sample{Data: vp8, Duration: 20 * time.Millisecond})
+			}
+		}
+	}()
+}
+
+func TestMeshOneToOneCarriesAudioAndVideo(t *testing.T) {
+	sides, _ := newPair(t, "alice", "bob")
+	a, b := sides["alice"], sides["bob"]
+	// bob joined later, so he offers.
+	if err := a.mesh.AddPeer("bob", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.mesh.AddPeer("alice", true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both peers up", 10*time.Second, func() bool { return a.isUp("bob") && b.isUp("alice") })
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	pump(a.mesh, stop, &wg)
+	pump(b.mesh, stop, &wg)
+	waitFor(t, "media both ways", 10*time.Second, func() bool {
+		return b.count("alice/audio") > 10 && b.count("alice/video") > 10 &&
+			a.count("bob/audio") > 10 && a.count("bob/video") > 10
+	})
+	close(stop)
+	wg.Wait()
+
+	// bob requests a keyframe of alice's video: alice's sender sees the PLI.
+	pc, _ := b.mesh.PeerConnection("alice")
+	var ssrc uint32
+	for _, tr := range pc.GetReceivers() {
+		if tr.Track() != nil && tr.Track().Kind() == webrtc.RTPCodecTypeVideo {
+			ssrc = uint32(tr.Track().SSRC())
+		}
+	}
+	if ssrc == 0 {
+		t.Fatal("bob has no remote video track from alice")
+	}
+	if err := b.mesh.RequestKeyframe("alice", ssrc); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "keyframe request at alice", 5*time.Second, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.kf > 0
+	})
+
+	// alice leaves: bob sees her go down.
+	if err := a.mesh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "alice down at bob", 10*time.Second, func() bool { return b.isDown("alice") })
+}
+
+func TestMeshThreeWay(t *testing.T) {
+	sides, _ := newPair(t, "a", "b", "c")
+	// b joins a; then c joins both and offers to each.
+	must(t, sides["a"].mesh.AddPeer("b", false))
+	must(t, sides["b"].mesh.AddPeer("a", true))
+	must(t, sides["a"].mesh.AddPeer("c", false))
+	must(t, sides["b"].mesh.AddPeer("c", false))
+	must(t, sides["c"].mesh.AddPeer("a", true))
+	must(t, sides["c"].mesh.AddPeer("b", true))
+	waitFor(t, "full mesh up", 10*time.Second, func() bool {
+		for id, s := range sides {
+			for other := range sides {
+				if other != id && !s.isUp(other) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, s := range sides {
+		pump(s.mesh, stop, &wg)
+	}
+	waitFor(t, "everyone hears everyone", 10*time.Second, func() bool {
+		for id, s := range sides {
+			for other := range sides {
+				if other != id && s.count(other+"/audio") < 5 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	close(stop)
+	wg.Wait()
+}
+
+func TestMeshBadSignals(t *testing.T) {
+	sides, _ := newPair(t, "alice", "bob")
+	m := sides["alice"].mesh
+	bad := []string{
+		`not json`,
+		`{"kind":"offer"}`,
+		`{"kind":"offer","sdp":"v=0 garbage"}`,
+		`{"kind":"answer","sdp":"x"}`,
+		`{"kind":"candidate"}`,
+		`{"kind":"teleport"}`,
+	}
+	for _, p := range bad {
+		if err := m.HandleSignal("mallory", json.RawMessage(p)); err == nil {
+			t.Errorf("HandleSignal(%s) = nil, want error", p)
+		}
+	}
+	// The mesh still works after garbage.
+	must(t, sides["alice"].mesh.AddPeer("bob", false))
+	must(t, sides["bob"].mesh.AddPeer("alice", true))
+	waitFor(t, "peers up after bad input", 10*time.Second, func() bool {
+		return sides["alice"].isUp("bob") && sides["bob"].isUp("alice")
+	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
