@@ -3,8 +3,10 @@
 // trickle ICE candidates that travel through the signaling server's relay.
 //
 // Local media is one audio and one video track shared by every peer, so a
-// sender encodes once and pion fans the packets out. Codecs and pacing are
-// the caller's job; this package only moves RTP.
+// sender encodes and packetizes once and pion fans the packets out. The
+// tracks take RTP packets, not samples: the sender owns sequence numbers
+// and timestamps, so a muted or DTX gap advances time without looking like
+// loss. Codecs and pacing are the caller's job; this package only moves RTP.
 package rtc
 
 import (
@@ -76,8 +78,8 @@ type Mesh struct {
 	cb    Callbacks
 	api   *webrtc.API
 	log   *slog.Logger
-	audio *webrtc.TrackLocalStaticSample
-	video *webrtc.TrackLocalStaticSample
+	audio *webrtc.TrackLocalStaticRTP
+	video *webrtc.TrackLocalStaticRTP
 
 	mu     sync.Mutex
 	peers  map[string]*peer
@@ -132,12 +134,12 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 
-	audio, err := webrtc.NewTrackLocalStaticSample(
+	audio, err := webrtc.NewTrackLocalStaticRTP(
 		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", cfg.StreamID)
 	if err != nil {
 		return nil, fmt.Errorf("audio track: %w", err)
 	}
-	video, err := webrtc.NewTrackLocalStaticSample(
+	video, err := webrtc.NewTrackLocalStaticRTP(
 		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", cfg.StreamID)
 	if err != nil {
 		return nil, fmt.Errorf("video track: %w", err)
@@ -145,11 +147,11 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, peers: map[string]*peer{}}, nil
 }
 
-// AudioTrack is the shared local Opus track: write 20 ms samples to it.
-func (m *Mesh) AudioTrack() *webrtc.TrackLocalStaticSample { return m.audio }
+// AudioTrack is the shared local Opus track: write Opus RTP packets to it.
+func (m *Mesh) AudioTrack() *webrtc.TrackLocalStaticRTP { return m.audio }
 
-// VideoTrack is the shared local VP8 track: write one frame per sample.
-func (m *Mesh) VideoTrack() *webrtc.TrackLocalStaticSample { return m.video }
+// VideoTrack is the shared local VP8 track: write VP8 RTP packets to it.
+func (m *Mesh) VideoTrack() *webrtc.TrackLocalStaticRTP { return m.video }
 
 // AddPeer starts media with userID. The offerer sends the offer; the other
 // side waits for it (a peer that sends an offer first is added implicitly).
@@ -185,7 +187,7 @@ func (m *Mesh) newPeerLocked(userID string, offerer bool) (*peer, error) {
 		return nil, fmt.Errorf("new peer connection for %s: %w", userID, err)
 	}
 	p := &peer{id: userID, pc: pc, offerer: offerer}
-	for _, tr := range []*webrtc.TrackLocalStaticSample{m.audio, m.video} {
+	for _, tr := range []*webrtc.TrackLocalStaticRTP{m.audio, m.video} {
 		sender, err := pc.AddTrack(tr)
 		if err != nil {
 			_ = pc.Close()

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 	"go.uber.org/goleak"
 )
 
@@ -135,13 +136,19 @@ func pump(m *Mesh, stop chan struct{}, done *sync.WaitGroup) {
 		opus := []byte{0xf8, 0xff, 0xfe}
 		vp8 := make([]byte, 200)
 		vp8[0] = 0x10
+		ap := rtp.NewPacketizer(1200, 0, 0, &codecs.OpusPayloader{}, rtp.NewRandomSequencer(), 48000)
+		vp := rtp.NewPacketizer(1200, 0, 0, &codecs.VP8Payloader{}, rtp.NewRandomSequencer(), 90000)
 		for {
 			select {
 			case <-stop:
 				return
 			case <-tk.C:
-				_ = m.AudioTrack().WriteSample(media.Sample{Data: opus, Duration: 20 * time.Millisecond})
-				_ = m.VideoTrack().WriteSample(media.Sample{Data: vp8, Duration: 20 * time.Millisecond})
+				for _, p := range ap.Packetize(opus, 960) {
+					_ = m.AudioTrack().WriteRTP(p)
+				}
+				for _, p := range vp.Packetize(vp8, 1800) {
+					_ = m.VideoTrack().WriteRTP(p)
+				}
 			}
 		}
 	}()

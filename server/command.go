@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/server/proto"
+)
+
+// Command returns the `termcall serve` command, which runs the signaling
+// server until its context is cancelled (SIGINT/SIGTERM in main).
+func Command() *cobra.Command {
+	opts := DefaultOptions()
+	var (
+		groupsFile string
+		logLevel   string
+		iceURLs    []string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the signaling server",
+		Long: "serve runs termcall's signaling server: userSig login, invitations, calls and\n" +
+			"relay of WebRTC negotiation over websockets at ws://ADDR/ws.\n" +
+			"The secret key comes from --secret or the TERMCALL_SECRET environment variable.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})).
+				With("component", "server")
+			if opts.Secret == "" {
+				opts.Secret = os.Getenv("TERMCALL_SECRET")
+			}
+			if groupsFile != "" {
+				groups, err := LoadGroups(groupsFile)
+				if err != nil {
+					return err
+				}
+				opts.Groups = groups
+			}
+			for _, u := range iceURLs {
+				u = strings.TrimSpace(u)
+				if u == "" {
+					continue
+				}
+				opts.ICEServers = append(opts.ICEServers, proto.ICEServer{URLs: []string{u}})
+			}
+			srv, err := New(opts)
+			if err != nil {
+				return err
+			}
+			if err := srv.Start(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "listening %s\n", srv.URL())
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			<-ctx.Done()
+			opts.Logger.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Addr, "addr", DefaultAddr, "listen address (host:port; port 0 picks a free one)")
+	fl.Uint32Var(&opts.SDKAppID, "sdkappid", 0, "SDKAppID that userSigs must name (required)")
+	fl.StringVar(&opts.Secret, "secret", "", "userSig secret key (default $TERMCALL_SECRET)")
+	fl.StringVar(&groupsFile, "groups", "", "TOML file of IM groups ([groups] team = [\"alice\", \"bob\"])")
+	fl.DurationVar(&opts.Grace, "grace", DefaultGrace, "how long a dropped session may resume")
+	fl.StringArrayVar(&iceURLs, "ice-server", nil, "STUN/TURN URL handed to clients (repeatable)")
+	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}

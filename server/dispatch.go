@@ -1,0 +1,125 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/termcall/termcall/server/proto"
+)
+
+// handler handles one request type under the state lock. It validates
+// everything before changing anything, so an error leaves no trace. The
+// reply (or error) is sent before any push the request causes.
+type handler struct {
+	auth bool // needs a logged-in connection
+	fn   func(t *tx, c *conn, f proto.Frame) (reply any, err *proto.Error)
+}
+
+func (s *Server) handlerTable() map[string]handler {
+	return map[string]handler{
+		proto.TypeLogin:          {fn: s.handleLogin},
+		proto.TypePing:           {fn: s.handlePing},
+		proto.TypeLogout:         {auth: true, fn: s.handleLogout},
+		proto.TypeInvite:         {auth: true, fn: s.handleInvite},
+		proto.TypeCancel:         {auth: true, fn: s.handleCancel},
+		proto.TypeAccept:         {auth: true, fn: s.handleAccept},
+		proto.TypeReject:         {auth: true, fn: s.handleReject},
+		proto.TypeHangup:         {auth: true, fn: s.handleHangup},
+		proto.TypeSwitchCallType: {auth: true, fn: s.handleSwitchCallType},
+		proto.TypeMediaState:     {auth: true, fn: s.handleMediaState},
+		proto.TypeRelay:          {auth: true, fn: s.handleRelay},
+		proto.TypeWatch:          {auth: true, fn: s.handleWatch},
+	}
+}
+
+// receive applies the rate limit and frame checks to one websocket message
+// and dispatches it. It runs on the connection's reader goroutine.
+func (s *Server) receive(c *conn, binary bool, data []byte) {
+	if !c.limiter.allow(s.now()) {
+		c.rateErrors++
+		if c.rateErrors > maxRateErrors {
+			s.log.Warn("rate limit: dropping connection", "user", c.userID())
+			c.close(websocket.ClosePolicyViolation, "rate limit exceeded")
+			return
+		}
+		var id uint64
+		if !binary {
+			if f, err := proto.Decode(data); err == nil {
+				id = f.ID
+			}
+		}
+		s.answer(c, proto.TypeError, id, errf(proto.CodeRateLimited, "rate limit exceeded: frame dropped"))
+		return
+	}
+	if binary {
+		s.answer(c, proto.TypeError, 0, errf(proto.CodeMalformed, "binary messages are not accepted"))
+		return
+	}
+	s.handleFrame(c, data)
+}
+
+// handleFrame decodes and dispatches one text frame.
+func (s *Server) handleFrame(c *conn, data []byte) {
+	f, err := proto.Decode(data)
+	if err != nil {
+		code := proto.CodeMalformed
+		if errors.Is(err, proto.ErrTooLarge) {
+			code = proto.CodeTooLarge
+		}
+		s.answer(c, proto.TypeError, 0, errf(code, "%v", err))
+		return
+	}
+	h, ok := s.handlers[f.Type]
+	if !ok {
+		s.answer(c, proto.TypeError, f.ID, errf(proto.CodeUnknownType, "unknown frame type %q", f.Type))
+		return
+	}
+	s.apply(func(t *tx) {
+		if c.closing() {
+			return // logged out or kicked while this frame was in flight
+		}
+		var reply any
+		var perr *proto.Error
+		if h.auth && c.sess == nil {
+			perr = errNotLoggedIn()
+		} else {
+			reply, perr = h.fn(t, c, f)
+		}
+		switch {
+		case perr != nil:
+			if b := t.encode(proto.TypeError, f.ID, perr); b != nil {
+				t.prepend(op{kind: opSend, conn: c, frame: b})
+			}
+		case f.ID != 0:
+			if b := t.encode(proto.TypeReply, f.ID, reply); b != nil {
+				t.prepend(op{kind: opSend, conn: c, frame: b})
+			}
+		}
+	})
+}
+
+// answer sends one frame that changes no state (errors for frames that
+// never reached a handler).
+func (s *Server) answer(c *conn, typ string, id uint64, body any) {
+	b, err := proto.Encode(typ, id, body)
+	if err != nil {
+		s.log.Error("encode", "type", typ, "err", err)
+		return
+	}
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	c.Send(b)
+}
+
+// decodeBody decodes a request body, mapping failure to bad_request.
+func decodeBody(f proto.Frame, v any) *proto.Error {
+	if err := proto.DecodeBody(f, v); err != nil {
+		return errf(proto.CodeBadRequest, "%v", err)
+	}
+	return nil
+}
+
+func (s *Server) handlePing(_ *tx, _ *conn, _ proto.Frame) (any, *proto.Error) {
+	return proto.PingReply{ServerTime: s.now().UnixMilli()}, nil
+}

@@ -1,0 +1,32 @@
+package server
+
+import "time"
+
+// tokenBucket is a per-connection rate limiter. It is used by the reader
+// goroutine only, so it needs no lock.
+type tokenBucket struct {
+	rate   float64 // tokens per second
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newTokenBucket(rate float64, burst int, now time.Time) tokenBucket {
+	return tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+}
+
+// allow takes one token if there is one.
+func (b *tokenBucket) allow(now time.Time) bool {
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens += el * b.rate
+		if b.tokens > b.burst {
+			b.tokens = b.burst
+		}
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return true
+	}
+	return false
+}

@@ -1,0 +1,245 @@
+// Package server is termcall's signaling server: it logs clients in with
+// TLSSigAPIv2 userSigs, runs invitations and their timers, tracks who is in
+// which call and relays WebRTC negotiation between members of a call.
+// docs/protocol.md is the contract it implements.
+//
+// All call and session state lives in one Server under one mutex (s.mu).
+// Every change runs as a transaction (tx.go) that collects the frames it
+// produces; they are handed to connections after the state lock is released,
+// in the order the changes happened.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/termcall/termcall/server/proto"
+	"github.com/termcall/termcall/server/routing"
+)
+
+// Server is a signaling server. Create it with New.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	router   routing.Router
+	upgrader websocket.Upgrader
+	handlers map[string]handler
+	now      func() time.Time // the one clock for timers, durations and userSig expiry
+
+	// outMu orders deliveries: a transaction takes it before releasing mu,
+	// so frames leave in the order the state changed.
+	outMu sync.Mutex
+
+	mu        sync.Mutex
+	closed    bool
+	started   bool
+	listener  net.Listener
+	httpSrv   *http.Server
+	conns     map[*conn]struct{}
+	sessions  map[string]*session            // userID -> session
+	ringing   map[string]*invite             // userID -> the open invitation ringing for them
+	inRoom    map[string]*room               // userID -> the call they are a member of
+	rooms     map[uint32]*room               // roomID -> call
+	invites   map[string]*invite             // inviteID -> open invitation
+	watching  map[string][]string            // watcher -> watched users
+	watchers  map[string]map[string]struct{} // watched user -> watchers
+	published map[string]string              // last presence pushed per user (absent = offline)
+
+	connWG  sync.WaitGroup // reader and writer goroutines
+	timerWG sync.WaitGroup // timer callbacks in flight
+	serveWG sync.WaitGroup // the HTTP serve loop
+}
+
+// New validates opts, fills in defaults and returns a server that is not
+// listening yet.
+func New(opts Options) (*Server, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	opts.setBaseline()
+	s := &Server{
+		opts:      opts,
+		log:       opts.Logger,
+		router:    routing.NewLocal(),
+		now:       time.Now,
+		conns:     make(map[*conn]struct{}),
+		sessions:  make(map[string]*session),
+		ringing:   make(map[string]*invite),
+		inRoom:    make(map[string]*room),
+		rooms:     make(map[uint32]*room),
+		invites:   make(map[string]*invite),
+		watching:  make(map[string][]string),
+		watchers:  make(map[string]map[string]struct{}),
+		published: make(map[string]string),
+	}
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		// Clients are terminal programs, not browsers, and authenticate
+		// with a userSig; the Origin header carries no trust here.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	s.handlers = s.handlerTable()
+	return s, nil
+}
+
+// Start listens on Options.Addr and serves in the background. It returns
+// once the listener is open.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
+	if s.started {
+		return ErrAlreadyStarted
+	}
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.opts.Addr, err)
+	}
+	s.started = true
+	s.listener = ln
+	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.serveWG.Add(1)
+	go func() {
+		defer s.serveWG.Done()
+		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", "err", err)
+		}
+	}()
+	s.log.Info("listening", "url", s.urlLocked())
+	return nil
+}
+
+// URL is the websocket URL clients dial, e.g. "ws://127.0.0.1:7788/ws".
+// It is empty before Start.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.urlLocked()
+}
+
+func (s *Server) urlLocked() string {
+	if s.listener == nil {
+		return ""
+	}
+	return "ws://" + s.listener.Addr().String() + "/ws"
+}
+
+// Handler serves the websocket endpoint at /ws. Use it to mount the server
+// on an http.Server of your own instead of calling Start.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ws", s.serveWS)
+	return mux
+}
+
+// Shutdown stops listening, closes every connection with a close frame,
+// stops all timers and waits for the server's goroutines to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	for _, inv := range s.invites {
+		inv.stopTimer()
+	}
+	for _, sess := range s.sessions {
+		sess.stopGrace()
+	}
+	httpSrv := s.httpSrv
+	s.mu.Unlock()
+
+	var errs []error
+	if httpSrv != nil {
+		if err := httpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	for _, c := range conns {
+		c.close(websocket.CloseGoingAway, proto.ReasonShutdown)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.serveWG.Wait()
+		s.connWG.Wait()
+		s.timerWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Peers that do not answer the close frame: cut them off.
+		for _, c := range conns {
+			c.forceClose()
+		}
+		<-done
+		errs = append(errs, ctx.Err())
+	}
+	return errors.Join(errs...)
+}
+
+// serveWS upgrades one HTTP request and runs the connection until it ends.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.log.Debug("upgrade", "remote", r.RemoteAddr, "err", err)
+		return // the upgrader has answered the request
+	}
+	c := newConn(s, ws)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, proto.ReasonShutdown), time.Now().Add(time.Second))
+		_ = ws.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(2)
+	s.mu.Unlock()
+	s.log.Debug("connected", "remote", r.RemoteAddr)
+	go c.writeLoop()
+	c.readLoop()
+}
+
+// afterFunc runs fn after d unless the server has shut down by then.
+// Shutdown waits for callbacks already running.
+func (s *Server) afterFunc(d time.Duration, fn func()) *time.Timer {
+	return time.AfterFunc(d, func() {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		s.timerWG.Add(1)
+		s.mu.Unlock()
+		defer s.timerWG.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				// A last resort, as for connections: log and keep serving.
+				s.log.Error("panic in timer", "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		fn()
+	})
+}

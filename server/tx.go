@@ -1,0 +1,128 @@
+package server
+
+import (
+	"github.com/termcall/termcall/server/proto"
+)
+
+type opKind int
+
+const (
+	opSend   opKind = iota + 1 // frame to a connection
+	opPush                     // frame to a user, through the router
+	opBind                     // router: user -> conn
+	opUnbind                   // router: forget user -> conn
+	opClose                    // close a connection
+)
+
+type op struct {
+	kind  opKind
+	conn  *conn
+	user  string
+	frame []byte
+	code  int
+	text  string
+}
+
+// tx collects the effects of one state change. It is built under s.mu and
+// carried out after s.mu is released (apply), so that no connection is ever
+// touched while the state lock is held.
+type tx struct {
+	s       *Server
+	ops     []op
+	touched map[string]struct{} // users whose presence may have changed
+}
+
+// apply runs fn under the state lock, then delivers what it produced.
+// Deliveries happen in transaction order: outMu is taken before s.mu is
+// released.
+func (s *Server) apply(fn func(t *tx)) {
+	t := &tx{s: s}
+	func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		fn(t)
+		s.publishPresence(t)
+		s.outMu.Lock()
+	}()
+	defer s.outMu.Unlock()
+	t.run()
+}
+
+func (t *tx) run() {
+	r := t.s.router
+	for _, o := range t.ops {
+		switch o.kind {
+		case opSend:
+			o.conn.Send(o.frame)
+		case opPush:
+			r.Deliver(o.user, o.frame)
+		case opBind:
+			r.Bind(o.user, o.conn)
+		case opUnbind:
+			r.Unbind(o.user, o.conn)
+		case opClose:
+			o.conn.close(o.code, o.text)
+		}
+	}
+}
+
+func (t *tx) encode(typ string, id uint64, body any) []byte {
+	b, err := proto.Encode(typ, id, body)
+	if err != nil {
+		// Only our own types are encoded here: this is a bug, not input.
+		t.s.log.Error("encode", "type", typ, "err", err)
+		return nil
+	}
+	return b
+}
+
+// sendConn queues a frame for one connection.
+func (t *tx) sendConn(c *conn, typ string, id uint64, body any) {
+	if b := t.encode(typ, id, body); b != nil {
+		t.ops = append(t.ops, op{kind: opSend, conn: c, frame: b})
+	}
+}
+
+// push queues a frame for a user's live connection; users without one
+// (offline, or disconnected within the grace period) miss it.
+func (t *tx) push(user, typ string, body any) {
+	sess := t.s.sessions[user]
+	if sess == nil || sess.conn == nil {
+		return
+	}
+	if b := t.encode(typ, 0, body); b != nil {
+		t.ops = append(t.ops, op{kind: opPush, user: user, frame: b})
+	}
+}
+
+func (t *tx) pushAll(users []string, typ string, body any) {
+	for _, u := range users {
+		t.push(u, typ, body)
+	}
+}
+
+func (t *tx) bind(user string, c *conn) {
+	t.ops = append(t.ops, op{kind: opBind, user: user, conn: c})
+}
+
+func (t *tx) unbind(user string, c *conn) {
+	t.ops = append(t.ops, op{kind: opUnbind, user: user, conn: c})
+}
+
+func (t *tx) closeConn(c *conn, code int, text string) {
+	t.ops = append(t.ops, op{kind: opClose, conn: c, code: code, text: text})
+}
+
+// touch marks a user whose presence may have changed.
+func (t *tx) touch(user string) {
+	if t.touched == nil {
+		t.touched = make(map[string]struct{})
+	}
+	t.touched[user] = struct{}{}
+}
+
+// prepend puts the answer to the request first: a reply precedes the pushes
+// the request caused (protocol.md, Invitations).
+func (t *tx) prepend(o op) {
+	t.ops = append([]op{o}, t.ops...)
+}
