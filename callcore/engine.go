@@ -1,0 +1,726 @@
+// Package callcore is termcall's call engine: the TRTCCalling API on top of
+// termcall's signaling server.
+//
+// The server is the authority on invitations, timers, busy lines and call
+// membership. The engine mirrors its state from replies and pushes (always
+// in the order the server sent them, on the signaling reader goroutine) and
+// turns them into TRTCCalling events. Local state changes only when the
+// server confirms, so a failed request never leaves the engine stuck.
+//
+// Goroutines: the signaling client has one reader and one writer per
+// connection; the engine adds an event dispatcher (handlers run there, in
+// order, never under a lock) and a media goroutine (every MediaSession call
+// runs there, in order). Engine state is guarded by one mutex that is never
+// held while calling out.
+package callcore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/termcall/termcall/callcore/signal"
+	"github.com/termcall/termcall/server/proto"
+)
+
+// ListenerID identifies a handler registered with On.
+type ListenerID uint64
+
+// CallInfo describes an invitation the engine sent.
+type CallInfo struct {
+	InviteID string
+	RoomID   uint32
+	Invitees []string
+}
+
+// Engine is one user's call engine. Its methods are safe for concurrent use.
+type Engine struct {
+	cfg       Config
+	log       *slog.Logger
+	factory   MediaFactory
+	sessionID string
+
+	events *queue // dispatcher: runs event handlers
+	mediaQ *queue // runs MediaSession calls
+	wg     sync.WaitGroup
+
+	hmu      sync.Mutex
+	handlers map[EventName][]listener
+	nextLID  ListenerID
+
+	mu        sync.Mutex
+	closed    bool
+	link      *link // nil when logged out
+	loggedIn  bool
+	userID    string
+	ice       []proto.ICEServer
+	invites   map[string]*invitation // ringing for us, by inviteID
+	room      *room                  // the call we are in
+	left      *room                  // a call we hung up, until its end is known
+	micMuted  bool
+	camClosed bool // CloseCamera called since the last call ended
+	camOn     bool
+	views     viewBindings
+}
+
+type listener struct {
+	id ListenerID
+	fn func(Event)
+}
+
+// link is one login: a signaling client and the credentials to resume.
+type link struct {
+	c       *signal.Client
+	userID  string
+	userSig string
+}
+
+type invitation struct {
+	proto.Invited
+	confirmed bool // seen again since the last reconnect
+}
+
+type member struct {
+	audio, video bool
+	entered      bool // USER_ENTER emitted
+}
+
+type room struct {
+	id        uint32
+	callType  int
+	inviter   string
+	isGroup   bool
+	members   map[string]*member // other members
+	pending   []string
+	startedAt time.Time // when a second member joined
+	media     *mediaHandle
+}
+
+// New creates an engine. It does not connect: Login does.
+func New(cfg Config, opts ...Option) (*Engine, error) {
+	if cfg.ServerURL == "" {
+		return nil, fmt.Errorf("%w: empty server URL", ErrInvalidArgument)
+	}
+	if cfg.GroupTimeout < 0 || cfg.GroupTimeout > proto.MaxTimeout {
+		return nil, fmt.Errorf("%w: group timeout %d", ErrInvalidArgument, cfg.GroupTimeout)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if cfg.GroupTimeout == 0 {
+		cfg.GroupTimeout = DefaultGroupTimeout
+	}
+	if cfg.ReconnectMin <= 0 {
+		cfg.ReconnectMin = DefaultReconnectMin
+	}
+	if cfg.ReconnectMax <= 0 {
+		cfg.ReconnectMax = DefaultReconnectMax
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	var sid [16]byte
+	if _, err := rand.Read(sid[:]); err != nil {
+		return nil, fmt.Errorf("session id: %w", err)
+	}
+	return &Engine{
+		cfg:       cfg,
+		log:       o.logger.With("component", "callcore"),
+		factory:   o.media,
+		sessionID: hex.EncodeToString(sid[:]),
+		events:    newQueue(),
+		mediaQ:    newQueue(),
+		handlers:  make(map[EventName][]listener),
+		invites:   make(map[string]*invitation),
+		views:     newViewBindings(),
+	}, nil
+}
+
+// On registers h for events called name and returns an id for Off.
+// Handlers run on the engine's dispatcher goroutine, in registration order;
+// they may call engine methods, except Close.
+func (e *Engine) On(name EventName, h func(Event)) ListenerID {
+	e.hmu.Lock()
+	defer e.hmu.Unlock()
+	e.nextLID++
+	e.handlers[name] = append(e.handlers[name], listener{id: e.nextLID, fn: h})
+	return e.nextLID
+}
+
+// Off removes a handler registered with On. Events already being
+// dispatched may still reach it.
+func (e *Engine) Off(name EventName, id ListenerID) {
+	e.hmu.Lock()
+	defer e.hmu.Unlock()
+	e.handlers[name] = slices.DeleteFunc(e.handlers[name], func(l listener) bool { return l.id == id })
+}
+
+// emit queues an event. Called with e.mu held so that events keep the
+// order of the state changes that caused them.
+func (e *Engine) emit(name EventName, data any) {
+	ev := Event{Name: name, Time: time.Now(), Data: data}
+	e.events.push(func() {
+		e.hmu.Lock()
+		ls := slices.Clone(e.handlers[name])
+		e.hmu.Unlock()
+		for _, l := range ls {
+			l.fn(ev)
+		}
+	})
+}
+
+// State returns the call state.
+func (e *Engine) State() State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stateLocked()
+}
+
+func (e *Engine) stateLocked() State {
+	switch {
+	case e.room != nil && len(e.room.members) > 0:
+		return StateConnected
+	case e.room != nil:
+		return StateDialing
+	case len(e.invites) > 0:
+		return StateRinging
+	default:
+		return StateIdle
+	}
+}
+
+// UserID returns the logged-in user ("" when logged out).
+func (e *Engine) UserID() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.loggedIn {
+		return ""
+	}
+	return e.userID
+}
+
+// Login connects to the server and logs in. It returns once the server
+// accepted the login; SDK_READY is emitted then.
+func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
+	if !proto.ValidUserID(userID) || userSig == "" {
+		return fmt.Errorf("%w: userID %q", ErrInvalidArgument, userID)
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return ErrClosed
+	}
+	if e.link != nil {
+		e.mu.Unlock()
+		return fmt.Errorf("%w: already logged in (or logging in)", ErrWrongState)
+	}
+	l := &link{userID: userID, userSig: userSig}
+	e.link = l
+	e.mu.Unlock()
+
+	c, err := signal.Dial(ctx, signal.Config{
+		URL:          e.cfg.ServerURL,
+		ReconnectMin: e.cfg.ReconnectMin,
+		ReconnectMax: e.cfg.ReconnectMax,
+		Logger:       e.log.With("component", "signal"),
+		OnPush:       func(f proto.Frame) { e.handlePush(l, f) },
+		OnReconnect:  func(ctx context.Context, conn *signal.Conn) error { return e.resume(ctx, l, conn) },
+	})
+	if err != nil {
+		e.mu.Lock()
+		if e.link == l {
+			e.link = nil
+		}
+		e.mu.Unlock()
+		return fmt.Errorf("login: %w", err)
+	}
+	e.mu.Lock()
+	l.c = c
+	e.mu.Unlock()
+
+	req := proto.LoginRequest{SDKAppID: e.cfg.SDKAppID, UserID: userID, UserSig: userSig, SessionID: e.sessionID}
+	err = c.Request(ctx, proto.TypeLogin, req, func(body json.RawMessage) error {
+		var rep proto.LoginReply
+		if err := decode(body, &rep); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.link != l {
+			return ErrClosed
+		}
+		e.loggedIn = true
+		e.userID = userID
+		e.ice = rep.ICEServers
+		e.emit(EventSDKReady, SDKReady{Name: "ts_im_ready", UserID: userID})
+		return nil
+	})
+	if err != nil {
+		e.mu.Lock()
+		if e.link == l {
+			e.link = nil
+			e.loggedIn = false
+		}
+		e.mu.Unlock()
+		_ = c.Close()
+		return fmt.Errorf("login: %w", err)
+	}
+	return nil
+}
+
+// Logout logs out and disconnects. The server removes us from any call
+// (the others see memberLeft reason "logout"); locally the engine only
+// becomes Idle: no events are emitted for our own leaving. Invitations
+// ringing for us are left to the server (they time out on the caller's
+// side). The engine is logged out even when the logout request failed.
+func (e *Engine) Logout(ctx context.Context) error {
+	e.mu.Lock()
+	l := e.link
+	if l == nil || !e.loggedIn {
+		e.mu.Unlock()
+		return ErrNotLoggedIn
+	}
+	e.mu.Unlock()
+	err := l.c.Request(ctx, proto.TypeLogout, nil, func(json.RawMessage) error {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.dropLinkLocked(l)
+		return nil
+	})
+	_ = l.c.Close()
+	e.mu.Lock()
+	e.dropLinkLocked(l)
+	e.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}
+
+// dropLinkLocked forgets a login and every call state silently.
+func (e *Engine) dropLinkLocked(l *link) {
+	if e.link != l {
+		return
+	}
+	e.link = nil
+	e.loggedIn = false
+	if e.room != nil {
+		e.closeRoomLocked(e.room)
+		e.room = nil
+	}
+	e.left = nil
+	clear(e.invites)
+}
+
+// Close logs out if needed and stops the engine's goroutines. Events
+// queued before Close are still delivered. Do not call it from a handler.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	l := e.link
+	var c *signal.Client
+	if l != nil {
+		c = l.c
+	}
+	e.mu.Unlock()
+	var err error
+	if l != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if lerr := e.Logout(ctx); lerr != nil && !errors.Is(lerr, ErrNotLoggedIn) {
+			err = lerr
+		}
+		cancel()
+		if c != nil {
+			_ = c.Close() // a login still in progress
+		}
+	}
+	e.wg.Wait()
+	e.mediaQ.stop()
+	e.events.stop()
+	return err
+}
+
+// client returns the signaling client of a logged-in engine.
+func (e *Engine) client() (*signal.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if e.link == nil || !e.loggedIn {
+		return nil, ErrNotLoggedIn
+	}
+	return e.link.c, nil
+}
+
+// Call invites one user to a 1:1 call. timeout is in seconds, 0 = ring
+// until answered or cancelled. It returns once the server has opened the
+// call (state Dialing).
+func (e *Engine) Call(ctx context.Context, userID string, callType int, timeout int) (CallInfo, error) {
+	if !proto.ValidUserID(userID) || !proto.ValidCallType(callType) || timeout < 0 || timeout > proto.MaxTimeout {
+		return CallInfo{}, fmt.Errorf("%w: call %q type %d timeout %d", ErrInvalidArgument, userID, callType, timeout)
+	}
+	c, err := e.client()
+	if err != nil {
+		return CallInfo{}, err
+	}
+	e.mu.Lock()
+	self, st := e.userID, e.stateLocked()
+	e.mu.Unlock()
+	if userID == self {
+		return CallInfo{}, fmt.Errorf("%w: cannot call yourself", ErrInvalidArgument)
+	}
+	if st != StateIdle {
+		return CallInfo{}, fmt.Errorf("%w: call while %s", ErrWrongState, st)
+	}
+	return e.invite(ctx, c, proto.InviteRequest{Invitees: []string{userID}, CallType: callType, Timeout: timeout})
+}
+
+// GroupCall invites several users (or, with a groupID and no users, every
+// member of that IM group) to a group call. In a call it adds them to it.
+func (e *Engine) GroupCall(ctx context.Context, userIDs []string, callType int, groupID string) (CallInfo, error) {
+	if !proto.ValidCallType(callType) || (len(userIDs) == 0 && groupID == "") || len(userIDs) > proto.MaxInvitees {
+		return CallInfo{}, fmt.Errorf("%w: group call of %d users, type %d", ErrInvalidArgument, len(userIDs), callType)
+	}
+	c, err := e.client()
+	if err != nil {
+		return CallInfo{}, err
+	}
+	e.mu.Lock()
+	self, st := e.userID, e.stateLocked()
+	var roomID uint32
+	if e.room != nil {
+		roomID = e.room.id
+	}
+	e.mu.Unlock()
+	seen := make(map[string]bool, len(userIDs))
+	for _, u := range userIDs {
+		if !proto.ValidUserID(u) || u == self || seen[u] {
+			return CallInfo{}, fmt.Errorf("%w: invitee %q", ErrInvalidArgument, u)
+		}
+		seen[u] = true
+	}
+	if st == StateRinging {
+		return CallInfo{}, fmt.Errorf("%w: group call while ringing", ErrWrongState)
+	}
+	return e.invite(ctx, c, proto.InviteRequest{
+		Invitees: slices.Clone(userIDs), CallType: callType, Timeout: e.cfg.GroupTimeout,
+		GroupID: groupID, RoomID: roomID,
+	})
+}
+
+func (e *Engine) invite(ctx context.Context, c *signal.Client, req proto.InviteRequest) (CallInfo, error) {
+	if req.Invitees == nil {
+		req.Invitees = []string{}
+	}
+	var info CallInfo
+	joined := false
+	err := c.Request(ctx, proto.TypeInvite, req, func(body json.RawMessage) error {
+		var rep proto.InviteReply
+		if err := decode(body, &rep); err != nil {
+			return err
+		}
+		info = CallInfo{InviteID: rep.InviteID, RoomID: rep.RoomID, Invitees: rep.Invitees}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.left = nil
+		if e.room != nil && e.room.id == rep.RoomID {
+			e.room.isGroup = true
+			for _, u := range rep.Invitees {
+				if !slices.Contains(e.room.pending, u) {
+					e.room.pending = append(e.room.pending, u)
+				}
+			}
+			return nil
+		}
+		if e.room != nil {
+			e.closeRoomLocked(e.room)
+		}
+		e.room = &room{
+			id:       rep.RoomID,
+			callType: req.CallType,
+			inviter:  e.userID,
+			isGroup:  req.GroupID != "" || len(req.Invitees) > 1,
+			members:  make(map[string]*member),
+			pending:  slices.Clone(rep.Invitees),
+		}
+		e.openRoomLocked(e.room)
+		joined = true
+		return nil
+	})
+	if err != nil {
+		return CallInfo{}, fmt.Errorf("invite: %w", err)
+	}
+	if joined {
+		e.sendMediaState(ctx)
+	}
+	return info, nil
+}
+
+// pickInvite finds a ringing invitation: "" means the only one (the most
+// recent if, unexpectedly, several ring).
+func (e *Engine) pickInviteLocked(inviteID string) *invitation {
+	if inviteID != "" {
+		return e.invites[inviteID]
+	}
+	var best *invitation
+	for _, inv := range e.invites {
+		if best == nil || inv.SentAt > best.SentAt {
+			best = inv
+		}
+	}
+	return best
+}
+
+// Accept answers an invitation and joins its call. inviteID "" means the
+// ringing invitation; roomID and callType 0 mean the invitation's.
+func (e *Engine) Accept(ctx context.Context, inviteID string, roomID uint32, callType int) error {
+	if callType != 0 && !proto.ValidCallType(callType) {
+		return fmt.Errorf("%w: call type %d", ErrInvalidArgument, callType)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	inv := e.pickInviteLocked(inviteID)
+	e.mu.Unlock()
+	if inv == nil {
+		return ErrNoInvitation
+	}
+	if roomID != 0 && roomID != inv.RoomID {
+		return fmt.Errorf("%w: room %d is not the invitation's (%d)", ErrInvalidArgument, roomID, inv.RoomID)
+	}
+	id := inv.InviteID
+	err = c.Request(ctx, proto.TypeAccept, proto.InviteRef{InviteID: id}, func(body json.RawMessage) error {
+		var rep proto.AcceptReply
+		if err := decode(body, &rep); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.invites, id)
+		e.left = nil
+		if e.room != nil {
+			e.closeRoomLocked(e.room)
+		}
+		e.room = e.roomFromStateLocked(rep.Room)
+		e.openRoomLocked(e.room)
+		// The accepter joined last: it offers media to everyone there.
+		for _, m := range rep.Room.Members {
+			if m.UserID != e.userID {
+				e.memberArrivedLocked(e.room, m, true)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.forgetUnknownInvite(err, id)
+		return fmt.Errorf("accept: %w", err)
+	}
+	e.sendMediaState(ctx)
+	return nil
+}
+
+// forgetUnknownInvite drops an invitation the server says does not exist.
+func (e *Engine) forgetUnknownInvite(err error, id string) {
+	var perr *proto.Error
+	if errors.As(err, &perr) && perr.Code == proto.CodeUnknownInvite {
+		e.mu.Lock()
+		delete(e.invites, id)
+		e.mu.Unlock()
+	}
+}
+
+// Reject declines an invitation ("" = the ringing one). The rejecting side
+// gets no event, as in TRTCCalling.
+func (e *Engine) Reject(ctx context.Context, inviteID string, isBusy bool, callType int) error {
+	if callType != 0 && !proto.ValidCallType(callType) {
+		return fmt.Errorf("%w: call type %d", ErrInvalidArgument, callType)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	inv := e.pickInviteLocked(inviteID)
+	e.mu.Unlock()
+	if inv == nil {
+		return ErrNoInvitation
+	}
+	id := inv.InviteID
+	err = c.Request(ctx, proto.TypeReject, proto.RejectRequest{InviteID: id, Busy: isBusy}, func(json.RawMessage) error {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.invites, id)
+		return nil
+	})
+	if err != nil {
+		e.forgetUnknownInvite(err, id)
+		return fmt.Errorf("reject: %w", err)
+	}
+	return nil
+}
+
+// Hangup leaves the current call; while dialing it cancels the call. It
+// returns after CALL_END has been queued: the server's callEnded when our
+// leaving ended the call, else a local CALL_END (reason "hangup", userID
+// self) since the call goes on without us.
+func (e *Engine) Hangup(ctx context.Context) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	r := e.room
+	e.mu.Unlock()
+	if r == nil {
+		return fmt.Errorf("%w: hangup while not in a call", ErrWrongState)
+	}
+	err = c.Request(ctx, proto.TypeHangup, nil, func(json.RawMessage) error {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.room == r {
+			e.closeRoomLocked(r)
+			e.room = nil
+			e.left = r
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("hangup: %w", err)
+	}
+	// Pushes caused by our hangup (callEnded) reach us before the answer to
+	// a later request: a ping fences them. Whatever happens, finish locally.
+	fence, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_ = c.Request(fence, proto.TypePing, nil, func(json.RawMessage) error {
+		e.finishLeft(r)
+		return nil
+	})
+	e.finishLeft(r)
+	return nil
+}
+
+// finishLeft emits the local CALL_END for a call we left that did not end.
+func (e *Engine) finishLeft(r *room) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.left != r {
+		return
+	}
+	e.left = nil
+	e.emit(EventCallEnd, CallEnd{UserID: e.userID, CallEnd: r.duration(time.Now()), Reason: proto.ReasonHangup, RoomID: r.id})
+}
+
+func (r *room) duration(now time.Time) int {
+	if r.startedAt.IsZero() {
+		return 0
+	}
+	return int(now.Sub(r.startedAt) / time.Second)
+}
+
+// SwitchToAudioCall switches the 1:1 call to audio.
+func (e *Engine) SwitchToAudioCall(ctx context.Context) error {
+	return e.switchType(ctx, proto.CallTypeAudio)
+}
+
+// SwitchToVideoCall switches the 1:1 call to video.
+func (e *Engine) SwitchToVideoCall(ctx context.Context) error {
+	return e.switchType(ctx, proto.CallTypeVideo)
+}
+
+func (e *Engine) switchType(ctx context.Context, t int) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	r := e.room
+	ok := r != nil && !r.isGroup && r.callType != t
+	e.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: switch needs a 1:1 call of the other type", ErrWrongState)
+	}
+	// CALL_TYPE_CHANGED comes with the server's callTypeChanged push.
+	if err := c.Request(ctx, proto.TypeSwitchCallType, proto.SwitchCallTypeRequest{CallType: t}, nil); err != nil {
+		return fmt.Errorf("switch call type: %w", err)
+	}
+	return nil
+}
+
+// SetMicMute mutes or unmutes the microphone; in a call the other members
+// are told (USER_AUDIO_AVAILABLE on their side).
+func (e *Engine) SetMicMute(ctx context.Context, mute bool) error {
+	e.mu.Lock()
+	e.micMuted = mute
+	r := e.room
+	if r != nil {
+		e.mediaOpLocked(r, func(s MediaSession) { s.SetMicMute(mute) })
+	}
+	e.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	return e.pushMediaState(ctx)
+}
+
+// OpenCamera turns the camera on; in a call the other members are told.
+func (e *Engine) OpenCamera(ctx context.Context) error { return e.setCamera(ctx, true) }
+
+// CloseCamera turns the camera off; in a call the other members are told.
+func (e *Engine) CloseCamera(ctx context.Context) error { return e.setCamera(ctx, false) }
+
+func (e *Engine) setCamera(ctx context.Context, on bool) error {
+	e.mu.Lock()
+	e.camOn = on
+	e.camClosed = !on
+	r := e.room
+	if r != nil {
+		e.mediaOpLocked(r, func(s MediaSession) { s.SetCamera(on) })
+	}
+	e.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	return e.pushMediaState(ctx)
+}
+
+// pushMediaState sends our mic/camera state to the server.
+func (e *Engine) pushMediaState(ctx context.Context) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	st := proto.MediaState{Audio: !e.micMuted, Video: e.camOn}
+	e.mu.Unlock()
+	if err := c.Request(ctx, proto.TypeMediaState, st, nil); err != nil {
+		return fmt.Errorf("media state: %w", err)
+	}
+	return nil
+}
+
+// sendMediaState tells the server our state right after joining a call;
+// a failure only costs the others a correct initial mute indicator.
+func (e *Engine) sendMediaState(ctx context.Context) {
+	if err := e.pushMediaState(ctx); err != nil {
+		e.log.Warn("initial media state not sent", "err", err)
+	}
+}
+
+func decode(body []byte, v any) error {
+	return proto.DecodeBody(proto.Frame{Type: "reply", Body: body}, v)
+}

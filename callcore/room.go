@@ -1,0 +1,200 @@
+package callcore
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/termcall/termcall/server/proto"
+)
+
+// roomFromStateLocked builds the mirror of a call the server put us in;
+// members are added by the caller through memberArrivedLocked.
+func (e *Engine) roomFromStateLocked(st proto.RoomState) *room {
+	r := &room{
+		id:       st.RoomID,
+		callType: st.CallType,
+		inviter:  st.Inviter,
+		isGroup:  st.IsGroup,
+		members:  make(map[string]*member),
+		pending:  slices.Clone(st.Pending),
+	}
+	if st.StartedAt > 0 {
+		r.startedAt = time.UnixMilli(st.StartedAt)
+	}
+	return r
+}
+
+// openRoomLocked starts the local side of a call we just joined.
+func (e *Engine) openRoomLocked(r *room) {
+	e.camOn = r.callType == proto.CallTypeVideo && !e.camClosed
+	if e.factory == nil {
+		return
+	}
+	r.media = &mediaHandle{}
+	mc := MediaCall{
+		RoomID:     r.id,
+		SelfID:     e.userID,
+		CallType:   r.callType,
+		ICEServers: slices.Clone(e.ice),
+		Send:       func(to string, payload json.RawMessage) error { return e.relay(to, payload) },
+		PeerUp:     func(userID string) { e.peerUp(r, userID) },
+		PeerDown:   func(userID string) { e.peerDown(r, userID) },
+		Logger:     e.log.With("component", "media", "room", r.id),
+	}
+	mute, cam := e.micMuted, e.camOn
+	views := e.views.table(r)
+	h := r.media
+	e.mediaQ.push(func() {
+		if h.closed {
+			return
+		}
+		sess, err := e.factory.NewSession(mc)
+		if err != nil {
+			e.log.Error("media session failed", "err", err)
+			e.mu.Lock()
+			e.emit(EventError, Error{Code: codeInternal, Msg: "media: " + err.Error()})
+			e.mu.Unlock()
+			return
+		}
+		h.sess = sess
+		sess.SetMicMute(mute)
+		sess.SetCamera(cam)
+		if vb, ok := sess.(ViewBinder); ok {
+			vb.SetViews(views)
+		}
+	})
+}
+
+// closeRoomLocked stops the local side of a call we are no longer in.
+func (e *Engine) closeRoomLocked(r *room) {
+	e.camClosed = false
+	e.views.dropRemote()
+	if r.media == nil {
+		return
+	}
+	h := r.media
+	e.mediaQ.push(func() {
+		h.closed = true
+		if h.sess != nil {
+			if err := h.sess.Close(); err != nil {
+				e.log.Warn("media session close", "err", err)
+			}
+			h.sess = nil
+		}
+	})
+}
+
+// mediaOpLocked queues f for r's media session, if it has one.
+func (e *Engine) mediaOpLocked(r *room, f func(MediaSession)) {
+	if r.media == nil {
+		return
+	}
+	h := r.media
+	e.mediaQ.push(func() {
+		if h.sess != nil && !h.closed {
+			f(h.sess)
+		}
+	})
+}
+
+// memberArrivedLocked adds another member to r. Without media USER_ENTER
+// fires now; with media it fires on PeerUp.
+func (e *Engine) memberArrivedLocked(r *room, m proto.Member, offerer bool) {
+	if _, ok := r.members[m.UserID]; ok || m.UserID == e.userID {
+		return
+	}
+	mem := &member{audio: m.Audio, video: m.Video}
+	r.members[m.UserID] = mem
+	if r.startedAt.IsZero() {
+		r.startedAt = time.Now()
+	}
+	r.pending = slices.DeleteFunc(r.pending, func(u string) bool { return u == m.UserID })
+	if r.media == nil {
+		mem.entered = true
+		e.emit(EventUserEnter, UserRef{UserID: m.UserID})
+		return
+	}
+	uid := m.UserID
+	e.mediaOpLocked(r, func(s MediaSession) { s.AddPeer(uid, offerer) })
+}
+
+// memberGoneLocked removes a member and emits USER_LEAVE.
+func (e *Engine) memberGoneLocked(r *room, userID, reason string) {
+	if _, ok := r.members[userID]; !ok {
+		return
+	}
+	delete(r.members, userID)
+	if e.views.dropUser(userID) {
+		e.pushViewsLocked()
+	}
+	e.mediaOpLocked(r, func(s MediaSession) { s.RemovePeer(userID) })
+	e.emit(EventUserLeave, UserLeave{UserID: userID, Reason: reason})
+}
+
+// endRoomLocked ends the current call locally, after the server said so
+// (callEnded) or after we learned we are no longer in it.
+func (e *Engine) endRoomLocked(r *room, data CallEnd) {
+	if e.room != r {
+		return
+	}
+	e.closeRoomLocked(r)
+	e.room = nil
+	e.emit(EventCallEnd, data)
+}
+
+// relay sends a media payload to another member without waiting.
+func (e *Engine) relay(to string, payload json.RawMessage) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	return c.Notify(proto.TypeRelay, proto.Relay{To: to, Payload: payload})
+}
+
+func (e *Engine) peerUp(r *room, userID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.room != r {
+		return
+	}
+	m := r.members[userID]
+	if m == nil || m.entered {
+		return
+	}
+	m.entered = true
+	e.emit(EventUserEnter, UserRef{UserID: userID})
+}
+
+func (e *Engine) peerDown(r *room, userID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.room != r || e.closed {
+		return
+	}
+	m := r.members[userID]
+	if m == nil || !m.entered {
+		return
+	}
+	m.entered = false
+	e.emit(EventUserLeave, UserLeave{UserID: userID, Reason: "media_lost"})
+	if r.isGroup {
+		return
+	}
+	for _, o := range r.members {
+		if o.entered {
+			return
+		}
+	}
+	// A 1:1 call without media is over for the user: hang up.
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.Hangup(ctx); err != nil {
+			e.log.Warn("hangup after media loss", "err", err)
+		}
+	}()
+}

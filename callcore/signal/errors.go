@@ -1,0 +1,17 @@
+package signal
+
+import "errors"
+
+// Errors returned by the client.
+var (
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("signal: client closed")
+	// ErrNotConnected is returned by requests made while the connection is
+	// down or a reconnect has not finished its resume hook yet.
+	ErrNotConnected = errors.New("signal: not connected")
+	// ErrDisconnected is returned by requests whose connection dropped
+	// before the answer came; the server may or may not have applied them.
+	ErrDisconnected = errors.New("signal: connection lost before reply")
+	// ErrStaleConn is returned by a Conn handle whose connection is gone.
+	ErrStaleConn = errors.New("signal: connection handle is stale")
+)
