@@ -62,6 +62,7 @@ type Engine struct {
 	userID    string
 	ice       []proto.ICEServer
 	invites   map[string]*invitation // ringing for us, by inviteID
+	watching  []string               // users whose presence we follow, re-sent after a reconnect
 	room      *room                  // the call we are in
 	left      *room                  // a call we hung up, until its end is known
 	micMuted  bool
@@ -630,6 +631,41 @@ func (r *room) duration(now time.Time) int {
 		return 0
 	}
 	return int(now.Sub(r.startedAt) / time.Second)
+}
+
+// WatchPresence follows the presence of users (replacing any earlier
+// list) and returns their current state. Changes arrive as PRESENCE events.
+func (e *Engine) WatchPresence(ctx context.Context, users []string) ([]Presence, error) {
+	if len(users) > proto.MaxWatch {
+		return nil, fmt.Errorf("%w: at most %d users", ErrInvalidArgument, proto.MaxWatch)
+	}
+	for _, u := range users {
+		if !proto.ValidUserID(u) {
+			return nil, fmt.Errorf("%w: user ID %q", ErrInvalidArgument, u)
+		}
+	}
+	c, err := e.client()
+	if err != nil {
+		return nil, err
+	}
+	var out []Presence
+	err = c.Request(ctx, proto.TypeWatch, proto.WatchRequest{Users: users}, func(body json.RawMessage) error {
+		var rep proto.WatchReply
+		if err := decode(body, &rep); err != nil {
+			return err
+		}
+		for _, p := range rep.Presence {
+			out = append(out, Presence{UserID: p.UserID, Status: p.Status})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watch presence: %w", err)
+	}
+	e.mu.Lock()
+	e.watching = slices.Clone(users)
+	e.mu.Unlock()
+	return out, nil
 }
 
 // SwitchToAudioCall switches the 1:1 call to audio.

@@ -579,3 +579,43 @@ func TestNoGoroutinesAfterLogout(t *testing.T) {
 	must(t, alice.Close())
 	wantErr(t, alice.Login(ctx(t), "alice", sig(t, "alice")), ErrClosed)
 }
+
+func TestWatchPresence(t *testing.T) {
+	srv := startServer(t, nil)
+	alice := newClient(t, srv.URL(), "alice")
+	c := ctx(t)
+	got, err := alice.WatchPresence(c, []string{"bob", "carol"})
+	must(t, err)
+	want := []Presence{{"bob", proto.PresenceOffline}, {"carol", proto.PresenceOffline}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("initial presence %+v, want %+v", got, want)
+	}
+	_, err = alice.WatchPresence(c, []string{"not valid!"})
+	wantErr(t, err, ErrInvalidArgument)
+
+	bob := newClient(t, srv.URL(), "bob")
+	if p := data[Presence](t, alice.rec.wait(t, EventPresence, 1)); p != (Presence{"bob", proto.PresenceOnline}) {
+		t.Fatalf("presence %+v", p)
+	}
+	carol := newClient(t, srv.URL(), "carol")
+	_, err = carol.Call(c, "bob", proto.CallTypeAudio, 30)
+	must(t, err)
+	eventually(t, "bob busy", func() bool {
+		for _, ev := range alice.rec.all(EventPresence) {
+			if p := ev.Data.(Presence); p == (Presence{"bob", proto.PresenceBusy}) {
+				return true
+			}
+		}
+		return false
+	})
+	must(t, bob.Logout(c))
+	eventually(t, "bob offline", func() bool {
+		evs := alice.rec.all(EventPresence)
+		for _, ev := range evs {
+			if p := ev.Data.(Presence); p == (Presence{"bob", proto.PresenceOffline}) {
+				return true
+			}
+		}
+		return false
+	})
+}

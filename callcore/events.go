@@ -26,6 +26,9 @@ const (
 	EventGroupCallInviteeListUpdate EventName = "GROUP_CALL_INVITEE_LIST_UPDATE" // InviteeList
 	EventCallTypeChanged            EventName = "CALL_TYPE_CHANGED"              // CallTypeChanged
 	EventError                      EventName = "ERROR"                          // Error
+	// EventPresence is termcall's own: a watched contact's presence changed
+	// (see Engine.WatchPresence).
+	EventPresence EventName = "PRESENCE" // Presence
 )
 
 // AllEvents lists every event name, for validation and help text.
@@ -34,7 +37,7 @@ func AllEvents() []EventName {
 		EventSDKReady, EventInvited, EventUserAccept, EventReject, EventNoResp, EventLineBusy,
 		EventCallingCancel, EventCallingTimeout, EventUserEnter, EventUserLeave, EventCallEnd,
 		EventKickedOut, EventUserVideoAvailable, EventUserAudioAvailable, EventUserVoiceVolume,
-		EventGroupCallInviteeListUpdate, EventCallTypeChanged, EventError,
+		EventGroupCallInviteeListUpdate, EventCallTypeChanged, EventError, EventPresence,
 	}
 }
 
@@ -159,4 +162,11 @@ type CallTypeChanged struct {
 type Error struct {
 	Code int    `json:"code"`
 	Msg  string `json:"msg"`
+}
+
+// Presence is the payload of PRESENCE: Status is "online", "busy" (ringing
+// or in a call) or "offline".
+type Presence struct {
+	UserID string `json:"userID"`
+	Status string `json:"status"`
 }

@@ -30,7 +30,10 @@ type MediaCall struct {
 	// the engine emits USER_LEAVE (reason "media_lost"), and hangs up a 1:1
 	// call that has no media left.
 	PeerDown func(userID string)
-	Logger   *slog.Logger
+	// Volume reports each speaker's level (0-100, the local user under
+	// their own ID) about once a second: the engine emits USER_VOICE_VOLUME.
+	Volume func(volumeMap map[string]int)
+	Logger *slog.Logger
 }
 
 // MediaSession is the media of one call. The engine calls its methods from

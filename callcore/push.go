@@ -57,7 +57,10 @@ func (e *Engine) handlePush(l *link, f proto.Frame) {
 			e.log.Warn("server error for an unanswered frame", "code", perr.Code, "msg", perr.Message)
 		}
 	case proto.TypePresence:
-		// No presence API yet; nothing to mirror.
+		var pr proto.Presence
+		if err = proto.DecodeBody(f, &pr); err == nil {
+			e.emit(EventPresence, Presence{UserID: pr.UserID, Status: pr.Status})
+		}
 	default:
 		e.log.Debug("ignoring push", "type", f.Type)
 	}
@@ -368,6 +371,25 @@ func (e *Engine) resume(ctx context.Context, l *link, conn *signal.Conn) error {
 		}
 		return nil
 	})
+	// A new server session has forgotten what we watched; a resumed one
+	// may have missed changes. Either way, ask again and report the state.
+	e.mu.Lock()
+	watch := slices.Clone(e.watching)
+	e.mu.Unlock()
+	if len(watch) > 0 {
+		_ = conn.Request(ctx, proto.TypeWatch, proto.WatchRequest{Users: watch}, func(body json.RawMessage) error {
+			var rep proto.WatchReply
+			if err := decode(body, &rep); err != nil {
+				return err
+			}
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			for _, p := range rep.Presence {
+				e.emit(EventPresence, Presence{UserID: p.UserID, Status: p.Status})
+			}
+			return nil
+		})
+	}
 	e.log.Info("signaling resumed", "user", l.userID)
 	return nil
 }

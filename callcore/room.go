@@ -41,6 +41,7 @@ func (e *Engine) openRoomLocked(r *room) {
 		Send:       func(to string, payload json.RawMessage) error { return e.relay(to, payload) },
 		PeerUp:     func(userID string) { e.peerUp(r, userID) },
 		PeerDown:   func(userID string) { e.peerDown(r, userID) },
+		Volume:     func(m map[string]int) { e.voiceVolume(r, m) },
 		Logger:     e.log.With("component", "media", "room", r.id),
 	}
 	mute, cam := e.micMuted, e.camOn
@@ -165,6 +166,16 @@ func (e *Engine) peerUp(r *room, userID string) {
 	}
 	m.entered = true
 	e.emit(EventUserEnter, UserRef{UserID: userID})
+}
+
+// voiceVolume emits USER_VOICE_VOLUME for the current call only.
+func (e *Engine) voiceVolume(r *room, m map[string]int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.room != r || e.closed {
+		return
+	}
+	e.emit(EventUserVoiceVolume, VoiceVolume{VolumeMap: m})
 }
 
 func (e *Engine) peerDown(r *room, userID string) {
