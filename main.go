@@ -13,6 +13,10 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/callcore/headless"
+	"github.com/termcall/termcall/config/usersig"
+	"github.com/termcall/termcall/server"
 )
 
 // version is set with -ldflags "-X main.version=...".
@@ -28,6 +32,9 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		usersig.Command(),
+		headless.Command(),
+		server.Command(),
 	// subcommands are registered here
 	)
 

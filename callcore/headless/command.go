@@ -1,0 +1,80 @@
+package headless
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// DefaultServerURL is where `termcall serve` listens by default.
+const DefaultServerURL = "ws://127.0.0.1:7788/ws"
+
+// EnvSecret names the environment variable read when --secret is not given.
+const EnvSecret = "TERMCALL_SECRET"
+
+// Command returns the `termcall headless` command.
+func Command() *cobra.Command {
+	var (
+		opts    Options
+		logFile string
+	)
+	cmd := &cobra.Command{
+		Use:   "headless",
+		Short: "Run the call engine from a script: commands on stdin, JSON events on stdout",
+		Long: `headless logs in, then reads commands from stdin, one per line, and prints every
+engine event to stdout as one JSON object per line:
+  {"event":"INVITED","ts":<unix ms>, ...payload fields}
+A failed command prints {"event":"ERROR","code":N,"msg":"...","cmd":"<line>"} and
+the runner goes on. A successful call or groupCall prints CALL_STARTED with the
+inviteID, roomID and invitees. Blank lines and lines starting with # are ignored;
+EOF on stdin works like quit. A refused login at start exits with status 1.
+
+Commands:
+` + Usage() + `
+wait blocks until EVENT has been printed (an event printed earlier that no other
+wait used counts); TIMEOUT is a Go duration, default 10s. call's TIMEOUT_S is the
+ringing timeout in seconds, default 30, 0 = ring until answered.`,
+		Example: `  termcall headless --server ws://127.0.0.1:8080/ws --sdkappid 1400000000 \
+      --user alice --secret "$KEY" <<'EOF'
+  call bob video 20
+  wait USER_ENTER 30s
+  sleep 5s
+  hangup
+  EOF`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Secret == "" {
+				opts.Secret = os.Getenv(EnvSecret)
+			}
+			opts.Logger = slog.New(slog.DiscardHandler)
+			if logFile != "" {
+				f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+				if err != nil {
+					return fmt.Errorf("open log file: %w", err)
+				}
+				defer f.Close()
+				opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
+			return Run(cmd.Context(), opts, cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.ServerURL, "server", DefaultServerURL, "signaling server URL, ws://HOST:PORT/ws")
+	f.Uint32Var(&opts.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
+	f.StringVar(&opts.UserID, "user", "", "user ID to log in as")
+	f.StringVar(&opts.UserSig, "usersig", "", "userSig to log in with (or --secret to make one)")
+	f.StringVar(&opts.Secret, "secret", "", "secret key to make a userSig with (default $"+EnvSecret+")")
+	f.DurationVar(&opts.UserSigExpire, "usersig-expire", DefaultUserSigExpire, "validity of a userSig made from --secret")
+	f.BoolVar(&opts.AutoAccept, "auto-accept", false, "accept every invitation")
+	f.BoolVar(&opts.AutoReject, "auto-reject", false, "reject every invitation")
+	f.IntVar(&opts.GroupTimeout, "group-timeout", 0, "ringing timeout of groupCall in seconds (default 30)")
+	f.StringVar(&logFile, "log", "", "append logs (slog text) to this file; default: no logs")
+	cmd.MarkFlagsMutuallyExclusive("auto-accept", "auto-reject")
+	cmd.MarkFlagsMutuallyExclusive("usersig", "secret")
+	for _, name := range []string{"sdkappid", "user"} {
+		_ = cmd.MarkFlagRequired(name) // cannot fail: the flags exist
+	}
+	return cmd
+}
