@@ -20,6 +20,7 @@ func Command() *cobra.Command {
 		opts    Options
 		logFile string
 	)
+	opts.Media = DefaultMediaOptions()
 	cmd := &cobra.Command{
 		Use:   "headless",
 		Short: "Run the call engine from a script: commands on stdin, JSON events on stdout",
@@ -71,10 +72,28 @@ ringing timeout in seconds, default 30, 0 = ring until answered.`,
 	f.BoolVar(&opts.AutoReject, "auto-reject", false, "reject every invitation")
 	f.IntVar(&opts.GroupTimeout, "group-timeout", 0, "ringing timeout of groupCall in seconds (default 30)")
 	f.StringVar(&logFile, "log", "", "append logs (slog text) to this file; default: no logs")
+	addMediaFlags(cmd, &opts.Media)
 	cmd.MarkFlagsMutuallyExclusive("auto-accept", "auto-reject")
 	cmd.MarkFlagsMutuallyExclusive("usersig", "secret")
 	for _, name := range []string{"sdkappid", "user"} {
 		_ = cmd.MarkFlagRequired(name) // cannot fail: the flags exist
 	}
 	return cmd
+}
+
+// addMediaFlags registers the media flags shared by headless and echo.
+func addMediaFlags(cmd *cobra.Command, m *MediaOptions) {
+	f := cmd.Flags()
+	f.BoolVar(&m.Enabled, "media", m.Enabled, "carry audio/video (false: signaling only, USER_ENTER on join)")
+	f.StringVar(&m.AudioIn, "audio-in", m.AudioIn, "audio source: tone:HZ | wav:FILE | mic[:DEVICE] | silence")
+	f.StringVar(&m.AudioOut, "audio-out", m.AudioOut, "audio sink: wav:FILE | speaker[:DEVICE] | null")
+	f.StringVar(&m.VideoIn, "video-in", m.VideoIn, "video source: pattern | y4m:FILE | camera[:DEVICE] | none")
+	f.StringVar(&m.VideoOut, "video-out", m.VideoOut, "decoded video: dir:DIR (PNG per view in DIR/VIEW; each member's video is shown in a view named after them) | null")
+	f.Float64Var(&m.VideoOutFPS, "video-out-fps", m.VideoOutFPS, "PNG frames per second and view at most")
+	f.IntVar(&m.Width, "width", m.Width, "sent video width")
+	f.IntVar(&m.Height, "height", m.Height, "sent video height")
+	f.IntVar(&m.FPS, "fps", m.FPS, "sent video frame rate")
+	f.DurationVar(&m.AudioFrame, "audio-frame", m.AudioFrame, "Opus frame duration: 20ms or 10ms")
+	f.BoolVar(&m.LoopbackICE, "ice-loopback", m.LoopbackICE, "gather ICE candidates on 127.0.0.1 only (one-machine calls, tests)")
+	f.DurationVar(&m.StatsEvery, "stats", m.StatsEvery, "print a STATS event per remote user at this interval (0: only on the stats command)")
 }

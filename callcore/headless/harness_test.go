@@ -254,6 +254,7 @@ type clientOpts struct {
 	noReady    bool     // do not wait for SDK_READY (the login is expected to fail)
 	noUserSig  bool     // do not pass --secret (args carry a --usersig)
 	expectExit int      // exit status expected when the test ends it (default 0)
+	media      bool     // real media (ICE on loopback); default signaling only
 }
 
 // startClient runs `termcall headless` as user against s and waits for its SDK_READY.
@@ -267,6 +268,11 @@ func (s *server) startClient(t *testing.T, user string, o ...clientOpts) *client
 	args := []string{"headless", "--server", s.URL, "--sdkappid", testSDKAppID, "--user", user, "--log", c.logFile}
 	if !opt.noUserSig {
 		args = append(args, "--secret", testSecret)
+	}
+	if opt.media {
+		args = append(args, "--ice-loopback")
+	} else {
+		args = append(args, "--media=false")
 	}
 	args = append(args, opt.args...)
 	c.p = startProc(t, "headless "+user, needBinary(t), &lineWriter{fn: c.addLine}, true, args...)

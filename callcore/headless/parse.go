@@ -50,6 +50,7 @@ const (
 	opStopLocalView
 	opWait
 	opSleep
+	opStats
 	opQuit
 )
 
@@ -119,6 +120,7 @@ func specs() []spec {
 			c.duration = d
 			return err
 		}},
+		{"stats", "", 0, 0, opStats, noArgs},
 		{"quit", "", 0, 0, opQuit, noArgs},
 	}
 }
@@ -242,7 +244,7 @@ func parseDuration(s string) (time.Duration, error) {
 
 // knownEvent reports whether name is a line headless mode can print.
 func knownEvent(name string) bool {
-	if name == EventCallStarted {
+	if name == EventCallStarted || name == EventStats {
 		return true
 	}
 	return slices.Contains(callcore.AllEvents(), callcore.EventName(name))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/callcore/media"
 	"github.com/termcall/termcall/config/usersig"
 )
 
@@ -54,6 +55,8 @@ type Options struct {
 	// Logger receives the engine's and the runner's logs (default: discard).
 	// Never stdout: stdout carries only event lines.
 	Logger *slog.Logger
+	// Media chooses sources and sinks; the zero value is signaling only.
+	Media MediaOptions
 }
 
 func (o *Options) check() error {
@@ -99,7 +102,8 @@ type runner struct {
 	changed  chan struct{}            // closed and replaced whenever counts changes
 	invites  map[string]inviteSummary // ringing invitations by inviteID, for accept/reject
 
-	auto chan inviteSummary // invitations for the auto-accept/-reject worker
+	auto  chan inviteSummary // invitations for the auto-accept/-reject worker
+	media *mediaSetup        // nil: signaling only
 }
 
 // inviteSummary is what accept and reject need of an INVITED event.
@@ -137,10 +141,25 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 		r.opts.UserSig = sig
 	}
 
-	// No media layer: headless mode does signaling only, so USER_ENTER
-	// fires when a member joins the call.
+	engOpts := []callcore.Option{callcore.WithLogger(opts.Logger)}
+	if opts.Media.Enabled {
+		ms, err := newMediaSetup(opts.Media, opts.Logger, func(st media.Stats) { r.emit(EventStats, time.Now(), st) })
+		if err != nil {
+			r.printError(CodeBadArgs, err.Error(), "media")
+			return fmt.Errorf("%w: %w", ErrBadOptions, err)
+		}
+		defer func() {
+			if err := ms.close(); err != nil {
+				r.log.Debug("close media", "err", err)
+			}
+		}()
+		r.media = ms
+		engOpts = append(engOpts, callcore.WithMedia(ms.factory))
+	}
+	// Without media, USER_ENTER fires when a member joins the call; with
+	// it, when media with the member is connected.
 	eng, err := callcore.New(callcore.Config{ServerURL: opts.ServerURL, SDKAppID: opts.SDKAppID, GroupTimeout: opts.GroupTimeout},
-		callcore.WithLogger(opts.Logger))
+		engOpts...)
 	if err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}
@@ -282,6 +301,15 @@ func (r *runner) exec(ctx context.Context, c command) error {
 		return r.eng.StartLocalView(c.view)
 	case opStopLocalView:
 		return r.eng.StopLocalView(c.view)
+	case opStats:
+		if r.media == nil {
+			return fmt.Errorf("%w: stats: media is off", ErrBadArgs)
+		}
+		now := time.Now()
+		for _, st := range r.media.factory.Snapshot() {
+			r.emit(EventStats, now, st)
+		}
+		return nil
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
@@ -374,6 +402,13 @@ func (r *runner) onEvent(ev callcore.Event) {
 		r.mu.Unlock()
 	}
 	r.emit(string(ev.Name), ev.Time, ev.Data)
+	if ref, ok := ev.Data.(callcore.UserRef); ok && ev.Name == callcore.EventUserEnter && r.media != nil && r.media.autoView {
+		// --video-out dir or echo: show every member's video without a
+		// startRemoteView per member.
+		if err := r.eng.StartRemoteView(ref.UserID, ref.UserID); err != nil {
+			r.log.Warn("auto view", "user", ref.UserID, "err", err)
+		}
+	}
 	if inv, ok := invitedOf(ev); ok && (r.opts.AutoAccept || r.opts.AutoReject) {
 		select {
 		case r.auto <- inviteSummary{inviteID: inv.InviteID, roomID: inv.InviteData.RoomID, callType: inv.InviteData.CallType}:

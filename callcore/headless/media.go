@@ -1,0 +1,178 @@
+package headless
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/termcall/termcall/audio"
+	"github.com/termcall/termcall/audio/device"
+	"github.com/termcall/termcall/callcore/media"
+	"github.com/termcall/termcall/video"
+	"github.com/termcall/termcall/video/camera"
+)
+
+// EventStats is printed by headless mode once per interval and per remote
+// user while a call has media, and for each peer on the stats command.
+const EventStats = "STATS"
+
+// MediaOptions choose a headless client's media. With Enabled false the
+// client does signaling only, and USER_ENTER fires when a member joins.
+type MediaOptions struct {
+	Enabled     bool
+	AudioIn     string        // tone:HZ | wav:FILE | mic[:DEVICE] | silence
+	AudioOut    string        // wav:FILE | speaker[:DEVICE] | null
+	VideoIn     string        // pattern | y4m:FILE | camera[:DEVICE] | none
+	VideoOut    string        // dir:DIR | null
+	VideoOutFPS float64       // PNG frames per second and view at most
+	Width       int           // sent video size
+	Height      int           //
+	FPS         int           // sent frame rate
+	AudioFrame  time.Duration // 20 ms or 10 ms Opus frames
+	LoopbackICE bool          // ICE candidates on 127.0.0.1 only
+	StatsEvery  time.Duration // STATS interval; 0 = only on the stats command
+	// Echo makes the client an echo contact: it plays back what it hears
+	// about a second later and sends back the video it receives, mirrored.
+	Echo bool
+}
+
+// DefaultMediaOptions are the flags' defaults.
+func DefaultMediaOptions() MediaOptions {
+	return MediaOptions{
+		Enabled: true, AudioIn: "silence", AudioOut: "null", VideoIn: "pattern", VideoOut: "null",
+		VideoOutFPS: 5, Width: 320, Height: 240, FPS: 15, AudioFrame: 20 * time.Millisecond,
+		StatsEvery: time.Second,
+	}
+}
+
+// mediaSetup is the media of one Run: the factory the engine uses, the
+// opened devices and files, and the view sinks.
+type mediaSetup struct {
+	factory  *media.Factory
+	closers  []io.Closer
+	autoView bool // bind each arriving user's video to a view of their name
+
+	mu    sync.Mutex
+	dirs  string // --video-out dir, "" for null
+	fps   float64
+	sinks map[string]video.Sink
+	echo  *media.VideoMirror
+	log   *slog.Logger
+}
+
+func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) (*mediaSetup, error) {
+	m := &mediaSetup{sinks: map[string]video.Sink{}, fps: o.VideoOutFPS, log: log}
+	opts := media.Options{
+		Width: o.Width, Height: o.Height, FPS: o.FPS, AudioFrame: o.AudioFrame,
+		LoopbackOnly: o.LoopbackICE, StatsEvery: o.StatsEvery, Logger: log, OnStats: onStats,
+		ViewSink: m.viewSink,
+	}
+	if o.StatsEvery <= 0 {
+		opts.StatsEvery = time.Hour // the stats command still works
+	}
+	af := audio.DefaultFormat()
+	if o.AudioFrame != 0 {
+		af.FrameDuration = o.AudioFrame
+	}
+	fail := func(err error) (*mediaSetup, error) {
+		_ = m.close()
+		return nil, err
+	}
+	if o.Echo {
+		e := media.NewAudioEcho(time.Second, af.FrameDuration)
+		opts.AudioIn, opts.AudioOut = e, e
+		pat, err := video.NewPattern(o.Width, o.Height)
+		if err != nil {
+			return fail(fmt.Errorf("echo: %w", err))
+		}
+		m.echo = media.NewVideoMirror(pat)
+		opts.VideoIn = m.echo
+		m.autoView = true
+	} else {
+		aopts := audio.Options{Format: af, Devices: device.NewOpener(device.Config{Logger: log})}
+		in, err := audio.ParseInput(o.AudioIn, aopts)
+		if err != nil {
+			return fail(fmt.Errorf("--audio-in: %w", err))
+		}
+		m.closers = append(m.closers, in)
+		opts.AudioIn = in
+		out, err := audio.ParseOutput(o.AudioOut, aopts)
+		if err != nil {
+			return fail(fmt.Errorf("--audio-out: %w", err))
+		}
+		m.closers = append(m.closers, out)
+		opts.AudioOut = out
+
+		vin, err := video.ParseInput(o.VideoIn)
+		if err != nil {
+			return fail(fmt.Errorf("--video-in: %w", err))
+		}
+		src, err := video.OpenInput(vin, video.Config{Width: o.Width, Height: o.Height, FPS: o.FPS}, video.WithCamera(camera.Opener))
+		switch {
+		case errors.Is(err, video.ErrNoVideo):
+			// --video-in none: audio only.
+		case err != nil:
+			return fail(fmt.Errorf("--video-in: %w", err))
+		default:
+			m.closers = append(m.closers, src)
+			opts.VideoIn = src
+		}
+		vout, err := video.ParseOutput(o.VideoOut)
+		if err != nil {
+			return fail(fmt.Errorf("--video-out: %w", err))
+		}
+		if vout.Kind == video.OutputDir {
+			m.dirs = vout.Dir
+			m.autoView = true
+		}
+	}
+	f, err := media.NewFactory(opts)
+	if err != nil {
+		return fail(err)
+	}
+	m.factory = f
+	return m, nil
+}
+
+// viewSink resolves a view name: in echo mode every view feeds the mirror;
+// with --video-out dir:DIR a view writes PNGs into DIR/VIEW.
+func (m *mediaSetup) viewSink(viewID string) video.Sink {
+	if m.echo != nil {
+		return m.echo
+	}
+	if m.dirs == "" {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if k, ok := m.sinks[viewID]; ok {
+		return k
+	}
+	k, err := video.NewDirSink(filepath.Join(m.dirs, filepath.Base(viewID)), m.fps, video.WithLogger(m.log))
+	if err != nil {
+		m.log.Warn("video out", "view", viewID, "err", err)
+		m.sinks[viewID] = nil
+		return nil
+	}
+	m.sinks[viewID] = k
+	return k
+}
+
+func (m *mediaSetup) close() error {
+	var errs []error
+	for _, c := range m.closers {
+		errs = append(errs, c.Close())
+	}
+	m.mu.Lock()
+	for _, k := range m.sinks {
+		if k != nil {
+			errs = append(errs, k.Close())
+		}
+	}
+	m.mu.Unlock()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,210 @@
+package media
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/termcall/termcall/audio"
+	"github.com/termcall/termcall/audio/jitter"
+	"github.com/termcall/termcall/video/vp8"
+)
+
+// pliInterval bounds how often we ask a peer for a keyframe.
+const pliInterval = 300 * time.Millisecond
+
+// remote is what the session knows about one peer's incoming media.
+type remote struct {
+	id string
+
+	audioBytes atomic.Uint64
+	videoBytes atomic.Uint64
+
+	mu          sync.Mutex
+	dec         *jitter.Decoder // nil until the audio track arrives
+	meter       *audio.Meter
+	reading     audio.Reading
+	haveReading bool
+	vdec        *vp8.Decoder
+	video       VideoStats
+	windowStart time.Time
+	windowCount int
+}
+
+func newRemote(id string, opts Options) *remote {
+	return &remote{id: id, meter: audio.NewMeter(48000, time.Second), windowStart: time.Now()}
+}
+
+func (r *remote) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dec != nil {
+		_ = r.dec.Close()
+		r.dec = nil
+	}
+	if r.vdec != nil {
+		_ = r.vdec.Close()
+		r.vdec = nil
+	}
+}
+
+// readAudio feeds a peer's Opus packets into its jitter buffer; playout
+// pops them on the audio clock.
+func (s *Session) readAudio(r *remote, t *webrtc.TrackRemote) {
+	defer s.wg.Done()
+	dec, err := jitter.NewDecoder(jitter.Config{FrameDuration: s.opts.AudioFrame})
+	if err != nil {
+		s.log.Error("jitter decoder", "peer", r.id, "err", err)
+		return
+	}
+	r.mu.Lock()
+	if r.dec != nil {
+		_ = r.dec.Close()
+	}
+	r.dec = dec
+	r.mu.Unlock()
+	for {
+		p, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		r.audioBytes.Add(uint64(len(p.Payload)))
+		dec.Push(p.SequenceNumber, p.Timestamp, p.Payload, time.Now())
+	}
+}
+
+// playout pops one frame per peer each audio frame, meters it, and plays
+// the mix.
+func (s *Session) playout() {
+	defer s.wg.Done()
+	f := s.audioFormat()
+	n := f.FrameSamples()
+	pcm := make([]int16, n)
+	mix := make([]int32, n)
+	out := make([]int16, n)
+	sink := s.opts.AudioOut
+	// Our own clock even with a speaker: its ring only blocks when full,
+	// and the jitter buffers are timed against this clock.
+	tick := time.NewTicker(f.FrameDuration)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		clear(mix)
+		now := time.Now()
+		for _, r := range s.remoteList() {
+			r.mu.Lock()
+			if r.dec == nil {
+				r.mu.Unlock()
+				continue
+			}
+			if _, err := r.dec.Pop(now, pcm); err != nil {
+				r.mu.Unlock()
+				continue
+			}
+			if rd, ok := r.meter.Write(pcm); ok {
+				r.reading, r.haveReading = rd, true
+			}
+			r.mu.Unlock()
+			for i, v := range pcm {
+				mix[i] += int32(v)
+			}
+		}
+		for i, v := range mix {
+			out[i] = int16(max(-32768, min(32767, v)))
+		}
+		if sink != nil {
+			if err := sink.WriteFrame(out); err != nil {
+				s.log.Debug("audio out", "err", err)
+			}
+		}
+	}
+}
+
+// readVideo rebuilds VP8 frames from a peer's packets, decodes them, and
+// hands them to the views bound to the peer. After loss it waits for a
+// keyframe, asking for one with PLI.
+func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
+	defer s.wg.Done()
+	dec, err := vp8.NewDecoder(vp8.DecoderConfig{})
+	if err != nil {
+		s.log.Error("vp8 decoder", "peer", r.id, "err", err)
+		return
+	}
+	r.mu.Lock()
+	if r.vdec != nil {
+		_ = r.vdec.Close()
+	}
+	r.vdec = dec
+	r.mu.Unlock()
+
+	sb := samplebuilder.New(256, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
+	needKey := true
+	var lastPLI time.Time
+	pli := func() {
+		if time.Since(lastPLI) < pliInterval {
+			return
+		}
+		lastPLI = time.Now()
+		if err := s.mesh.RequestKeyframe(r.id, uint32(t.SSRC())); err == nil {
+			r.mu.Lock()
+			r.video.PLIsSent++
+			r.mu.Unlock()
+		}
+	}
+	for {
+		p, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		r.videoBytes.Add(uint64(len(p.Payload)))
+		sb.Push(p)
+		for smp := sb.Pop(); smp != nil; smp = sb.Pop() {
+			if smp.PrevDroppedPackets > 0 {
+				needKey = true
+			}
+			key := len(smp.Data) > 0 && smp.Data[0]&0x01 == 0
+			if needKey && !key {
+				r.mu.Lock()
+				r.video.FramesDropped++
+				r.mu.Unlock()
+				pli()
+				continue
+			}
+			fr, err := dec.Decode(smp.Data)
+			if err != nil || fr == nil {
+				r.mu.Lock()
+				r.video.DecodeErrors++
+				r.video.FramesDropped++
+				r.mu.Unlock()
+				needKey = true
+				pli()
+				continue
+			}
+			needKey = false
+			r.mu.Lock()
+			r.video.FramesDecoded++
+			if key {
+				r.video.Keyframes++
+			}
+			r.video.Width, r.video.Height = fr.Width, fr.Height
+			r.windowCount++
+			r.mu.Unlock()
+			for _, k := range s.viewSinks(r.id) {
+				if err := k.WriteFrame(fr); err != nil {
+					s.log.Debug("remote view", "peer", r.id, "err", err)
+				}
+			}
+			if s.opts.OnFrame != nil {
+				s.opts.OnFrame(r.id, fr)
+			}
+		}
+	}
+}
