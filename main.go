@@ -34,6 +34,7 @@ func main() {
 	root.AddCommand(
 		usersig.Command(),
 		headless.Command(),
+		headless.EchoCommand(),
 		server.Command(),
 	// subcommands are registered here
 	)

@@ -1,0 +1,74 @@
+package headless
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// EchoCommand is `termcall echo`: a contact that answers every call and
+// sends back what it receives (audio about a second later, video
+// mirrored), so a user alone can try a real call.
+func EchoCommand() *cobra.Command {
+	var (
+		opts    Options
+		logFile string
+	)
+	opts.Media = DefaultMediaOptions()
+	cmd := &cobra.Command{
+		Use:   "echo",
+		Short: "Run an echo contact: it answers every call and sends back what it gets",
+		Long: `echo logs in as a contact (default user "echo") that accepts every invitation
+and plays back what it hears about a second later, with the caller's video
+mirrored (the test pattern until the caller's video arrives). Events are
+printed as JSON lines, as in headless mode. It runs until interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Secret == "" {
+				opts.Secret = os.Getenv(EnvSecret)
+			}
+			opts.AutoAccept = true
+			opts.Media.Enabled = true
+			opts.Media.Echo = true
+			opts.Logger = slog.New(slog.DiscardHandler)
+			if logFile != "" {
+				f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+				if err != nil {
+					return fmt.Errorf("open log file: %w", err)
+				}
+				defer f.Close()
+				opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
+			return RunEcho(cmd.Context(), opts, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.ServerURL, "server", DefaultServerURL, "signaling server URL, ws://HOST:PORT/ws")
+	f.Uint32Var(&opts.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
+	f.StringVar(&opts.UserID, "user", "echo", "user ID of the echo contact")
+	f.StringVar(&opts.UserSig, "usersig", "", "userSig to log in with (or --secret to make one)")
+	f.StringVar(&opts.Secret, "secret", "", "secret key to make a userSig with (default $"+EnvSecret+")")
+	f.BoolVar(&opts.Media.LoopbackICE, "ice-loopback", false, "gather ICE candidates on 127.0.0.1 only")
+	f.StringVar(&logFile, "log", "", "append logs (slog text) to this file; default: no logs")
+	cmd.MarkFlagsMutuallyExclusive("usersig", "secret")
+	_ = cmd.MarkFlagRequired("sdkappid") // cannot fail: the flag exists
+	return cmd
+}
+
+// RunEcho runs an echo contact until ctx is done. opts.AutoAccept and
+// opts.Media.Echo should be set (EchoCommand does).
+func RunEcho(ctx context.Context, opts Options, stdout io.Writer) error {
+	return Run(ctx, opts, ctxReader{ctx}, stdout)
+}
+
+// ctxReader is an input with no commands that ends when ctx is done.
+type ctxReader struct{ ctx context.Context } //nolint:containedctx // an io.Reader cannot take one per call
+
+func (r ctxReader) Read([]byte) (int, error) {
+	<-r.ctx.Done()
+	return 0, io.EOF
+}
