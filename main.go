@@ -15,8 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/termcall/termcall/callcore/headless"
+	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/config/usersig"
 	"github.com/termcall/termcall/server"
+	"github.com/termcall/termcall/ui"
+	"github.com/termcall/termcall/ui/demo"
 )
 
 // version is set with -ldflags "-X main.version=...".
@@ -31,11 +34,15 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// No subcommand: the TUI, with real media.
+	ui.Setup(root, ui.DefaultMedia)
 	root.AddCommand(
 		usersig.Command(),
 		headless.Command(),
 		headless.EchoCommand(),
 		server.Command(),
+		config.InitCommand(),
+		demo.Command(),
 	// subcommands are registered here
 	)
 

@@ -1,0 +1,86 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Example returns a commented example configuration. It parses and
+// validates as it is; the values are placeholders to edit.
+func Example() string {
+	return `# termcall client configuration.
+# Flags given on the command line override these values
+# (--server, --sdkappid, --user, --usersig, --secret, --audio-in, --audio-out,
+# --video-in, --renderer, --log).
+
+# Signaling server started with "termcall serve".
+server = "ws://127.0.0.1:8080/ws"
+
+# The SDKAppID the server was started with.
+sdkappid = 1400000000
+
+# Your userID: 1-32 characters of A-Z a-z 0-9 _ -.
+user = "alice"
+
+# Log in with a ready-made userSig ("termcall usersig ...") ...
+# usersig = ""
+# ... or with the application's secret key, from which a userSig is made at
+# start (fine for your own server; keep this file private).
+secret = "change-me"
+
+# Media. Microphone: "mic" (default device), "mic:NAME", "tone:440",
+# "wav:FILE" or "silence". Speaker: "speaker", "speaker:NAME", "wav:FILE" or
+# "null". Camera: "camera" (/dev/video0), "camera:/dev/videoN", "pattern",
+# "y4m:FILE" or "none". Empty means the default device; where there is none,
+# termcall sends a test tone or the test pattern and says so on screen.
+audio_in = ""
+audio_out = ""
+video_in = ""
+# Keep media on 127.0.0.1 (only for calls between programs on this machine).
+ice_loopback = false
+
+# People shown on the contacts screen, with their presence.
+contacts = ["bob", "carol"]
+
+# IM groups you can call as a whole.
+groups = []
+
+# Where logs go (never the screen). Default:
+# $XDG_STATE_HOME/termcall/termcall.log or ~/.local/state/termcall/termcall.log
+# log_file = ""
+
+# Video renderer: auto, truecolor, 256, ascii or sixel (cycle with "v").
+renderer = "auto"
+`
+}
+
+// WriteExample writes Example() to path, creating its directory. It
+// refuses to replace an existing file unless force is set.
+func WriteExample(path string, force bool) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("write example: %w", err)
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	// 0600: the file may hold a secret key.
+	f, err := os.OpenFile(path, flags, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %s (use --force to overwrite)", ErrExists, path)
+	}
+	if err != nil {
+		return fmt.Errorf("write example: %w", err)
+	}
+	_, err = f.WriteString(Example())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write example: %w", err)
+	}
+	return nil
+}

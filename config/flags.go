@@ -1,0 +1,99 @@
+package config
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+)
+
+// SecretEnv is read when neither the file nor --secret gives a secret.
+const SecretEnv = "TERMCALL_SECRET"
+
+// Flags are the command-line overrides of a Config. Register them with
+// AddFlags, then call Resolve after parsing.
+type Flags struct {
+	Path string // --config
+	c    Config
+}
+
+// AddFlags registers --config and one flag per Config field on fs.
+func AddFlags(fs *pflag.FlagSet) *Flags {
+	f := &Flags{}
+	fs.StringVar(&f.Path, "config", "", "config file (default $XDG_CONFIG_HOME/termcall/config.toml)")
+	fs.StringVar(&f.c.Server, "server", "", "signaling server URL, ws://HOST:PORT/ws")
+	fs.Uint32Var(&f.c.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
+	fs.StringVar(&f.c.User, "user", "", "user ID to log in as")
+	fs.StringVar(&f.c.UserSig, "usersig", "", "userSig to log in with")
+	fs.StringVar(&f.c.Secret, "secret", "", "secret key to make a userSig with (default $"+SecretEnv+")")
+	fs.StringVar(&f.c.AudioIn, "audio-in", "", "audio source: mic[:DEVICE] | tone:HZ | wav:FILE | silence (default mic)")
+	fs.StringVar(&f.c.AudioOut, "audio-out", "", "audio sink: speaker[:DEVICE] | wav:FILE | null (default speaker)")
+	fs.StringVar(&f.c.VideoIn, "video-in", "", "video source: camera[:DEVICE] | pattern | y4m:FILE | none (default camera)")
+	fs.BoolVar(&f.c.ICELoopback, "ice-loopback", false, "keep media on 127.0.0.1 (calls on one machine)")
+	fs.StringVar(&f.c.Renderer, "renderer", "", "video renderer: auto, truecolor, 256, ascii, sixel")
+	fs.StringVar(&f.c.LogFile, "log", "", "log file (default $XDG_STATE_HOME/termcall/termcall.log)")
+	return f
+}
+
+// Resolve loads the config file (--config, or DefaultPath where a missing
+// file is fine), applies the flags that were set on fs, the secret from the
+// environment, and the defaults, then validates the result.
+func (f *Flags) Resolve(fs *pflag.FlagSet) (Config, error) {
+	var (
+		c   Config
+		err error
+	)
+	if f.Path != "" {
+		c, err = Load(f.Path)
+	} else {
+		var p string
+		if p, err = DefaultPath(); err == nil {
+			c, err = LoadOptional(p)
+		}
+	}
+	if err != nil {
+		return Config{}, err
+	}
+	c = f.Apply(fs, c)
+	if c.Secret == "" && c.UserSig == "" {
+		c.Secret = os.Getenv(SecretEnv)
+	}
+	if c, err = c.WithDefaults(); err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// Apply returns c with the fields of the flags that were set on fs.
+// A --usersig clears a file's secret and the other way round, so the flag
+// decides how to log in.
+func (f *Flags) Apply(fs *pflag.FlagSet, c Config) Config {
+	set := func(name string, dst *string, v string) {
+		if fs.Changed(name) {
+			*dst = v
+		}
+	}
+	set("server", &c.Server, f.c.Server)
+	if fs.Changed("sdkappid") {
+		c.SDKAppID = f.c.SDKAppID
+	}
+	set("user", &c.User, f.c.User)
+	if fs.Changed("usersig") {
+		c.UserSig, c.Secret = f.c.UserSig, ""
+	}
+	if fs.Changed("secret") {
+		c.Secret, c.UserSig = f.c.Secret, ""
+	}
+	set("audio-in", &c.AudioIn, f.c.AudioIn)
+	set("audio-out", &c.AudioOut, f.c.AudioOut)
+	set("video-in", &c.VideoIn, f.c.VideoIn)
+	if fs.Changed("ice-loopback") {
+		c.ICELoopback = f.c.ICELoopback
+	}
+	set("renderer", &c.Renderer, f.c.Renderer)
+	set("log", &c.LogFile, f.c.LogFile)
+	return c
+}

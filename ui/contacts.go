@@ -1,0 +1,136 @@
+package ui
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/list"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/termcall/termcall/ui/styles"
+)
+
+// contactItem is one row of the contacts list.
+type contactItem struct {
+	id     string
+	status string // StatusOnline/Busy/Offline, "" = unknown
+	marked bool   // selected for a group call
+}
+
+// FilterValue implements list.Item.
+func (c contactItem) FilterValue() string { return c.id }
+
+// contactDelegate draws a contact row: cursor, mark, presence and name.
+type contactDelegate struct{ st *styles.Styles }
+
+func (d contactDelegate) Height() int                         { return 1 }
+func (d contactDelegate) Spacing() int                        { return 0 }
+func (d contactDelegate) Update(tea.Msg, *list.Model) tea.Cmd { return nil }
+
+func (d contactDelegate) Render(w io.Writer, m list.Model, index int, it list.Item) {
+	c, ok := it.(contactItem)
+	if !ok {
+		return
+	}
+	mark := "[ ]"
+	if c.marked {
+		mark = d.st.Contact.Marked.Render("[x]")
+	}
+	dot, label := presenceLabel(d.st, c.status)
+	row := fmt.Sprintf("%s %s %-20s %s", mark, dot, c.id, label)
+	if index == m.Index() {
+		row = d.st.Contact.Cursor.Render(row)
+	} else {
+		row = d.st.Contact.Normal.Render(row)
+	}
+	_, _ = io.WriteString(w, row)
+}
+
+func presenceLabel(st *styles.Styles, status string) (dot, label string) {
+	switch status {
+	case StatusOnline:
+		return st.Presence.Online.Render("●"), st.Presence.Online.Render("online")
+	case StatusBusy:
+		return st.Presence.Busy.Render("●"), st.Presence.Busy.Render("busy")
+	case StatusOffline:
+		return st.Presence.Offline.Render("○"), st.Presence.Offline.Render("offline")
+	default:
+		return st.Presence.Unknown.Render("?"), st.Presence.Unknown.Render("unknown")
+	}
+}
+
+// newContactList builds the contacts list. Its own help and quit keys are
+// off: the TUI's help bar and keymap own those, and its paging keys are
+// narrowed so that they do not shadow the TUI's letter keys.
+func newContactList(st *styles.Styles, ids []string) list.Model {
+	items := make([]list.Item, len(ids))
+	for i, id := range ids {
+		items[i] = contactItem{id: id}
+	}
+	l := list.New(items, contactDelegate{st: st}, 40, 10)
+	l.Title = "Contacts"
+	l.SetShowHelp(false)
+	l.SetStatusBarItemName("contact", "contacts")
+	l.DisableQuitKeybindings()
+	l.KeyMap.NextPage = key.NewBinding(key.WithKeys("pgdown", "right"))
+	l.KeyMap.PrevPage = key.NewBinding(key.WithKeys("pgup", "left"))
+	l.KeyMap.GoToStart = key.NewBinding(key.WithKeys("home"))
+	l.KeyMap.GoToEnd = key.NewBinding(key.WithKeys("end"))
+	// A static cursor: a blinking one redraws the screen twice a second.
+	l.FilterInput.Cursor.SetMode(cursor.CursorStatic)
+	l.KeyMap.ShowFullHelp.SetEnabled(false)
+	l.KeyMap.CloseFullHelp.SetEnabled(false)
+	return l
+}
+
+// contactIndex returns the index of id in the full (unfiltered) list.
+func contactIndex(l list.Model, id string) int {
+	for i, it := range l.Items() {
+		if c, ok := it.(contactItem); ok && c.id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// markedContacts returns the marked contacts in list order.
+func markedContacts(l list.Model) []string {
+	var out []string
+	for _, it := range l.Items() {
+		if c, ok := it.(contactItem); ok && c.marked {
+			out = append(out, c.id)
+		}
+	}
+	return out
+}
+
+func contactIDs(l list.Model) []string {
+	out := make([]string, 0, len(l.Items()))
+	for _, it := range l.Items() {
+		if c, ok := it.(contactItem); ok {
+			out = append(out, c.id)
+		}
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func joinUsers(users []string) string {
+	switch len(users) {
+	case 0:
+		return "nobody"
+	case 1, 2, 3:
+		return strings.Join(users, ", ")
+	default:
+		return fmt.Sprintf("%s and %d more", strings.Join(users[:2], ", "), len(users)-2)
+	}
+}

@@ -1,0 +1,151 @@
+// Package demo is `termcall demo`: a real call on one machine, with no
+// setup. It starts an embedded signaling server on a free port and an echo
+// contact, then the TUI logged in as you, with the echo contact listed.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/callcore/headless"
+	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/server"
+	"github.com/termcall/termcall/ui"
+)
+
+// SDKAppID is the demo server's application ID.
+const SDKAppID = 1400000000
+
+// Options configure a demo.
+type Options struct {
+	User     string // who you are (default "me")
+	Echo     string // the echo contact's userID (default "echo")
+	AudioIn  string // as in the config file; "" = microphone or test tone
+	AudioOut string
+	VideoIn  string
+	Renderer string
+	LogFile  string // default: the TUI's default log file
+}
+
+// Command returns `termcall demo`.
+func Command() *cobra.Command {
+	var o Options
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Call an echo contact on an embedded server: a real call with no setup",
+		Long: `demo starts a signaling server on a free port of 127.0.0.1, an echo contact
+that answers every call and sends back what it gets (audio a second later, video
+mirrored), and the TUI logged in as you with the echo contact in your contacts.
+Without a microphone, speaker or camera it sends a test tone and the test
+pattern instead, and says so on screen.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return Run(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.User, "user", "me", "your user ID")
+	f.StringVar(&o.Echo, "echo", "echo", "the echo contact's user ID")
+	f.StringVar(&o.AudioIn, "audio-in", "", "audio source: mic[:DEVICE] | tone:HZ | wav:FILE | silence (default mic, else a test tone)")
+	f.StringVar(&o.AudioOut, "audio-out", "", "audio sink: speaker[:DEVICE] | wav:FILE | null (default speaker)")
+	f.StringVar(&o.VideoIn, "video-in", "", "video source: camera[:DEVICE] | pattern | y4m:FILE | none (default camera, else the pattern)")
+	f.StringVar(&o.Renderer, "renderer", "", "video renderer: auto, truecolor, 256, ascii, sixel")
+	f.StringVar(&o.LogFile, "log", "", "log file (default $XDG_STATE_HOME/termcall/termcall.log)")
+	return cmd
+}
+
+// Run runs the demo until the TUI quits or ctx ends.
+func Run(ctx context.Context, o Options) error {
+	if o.User == "" {
+		o.User = "me"
+	}
+	if o.Echo == "" {
+		o.Echo = "echo"
+	}
+	if o.User == o.Echo {
+		return fmt.Errorf("demo: you and the echo contact are both %q", o.User)
+	}
+	cfg := config.Config{
+		User: o.User, SDKAppID: SDKAppID, Contacts: []string{o.Echo},
+		AudioIn: o.AudioIn, AudioOut: o.AudioOut, VideoIn: o.VideoIn, Renderer: o.Renderer,
+		LogFile: o.LogFile, ICELoopback: true,
+	}
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.LogFile), 0o700); err != nil {
+		return fmt.Errorf("log file: %w", err)
+	}
+	logf, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("log file: %w", err)
+	}
+	defer logf.Close()
+	log := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	// A fresh secret per run: nobody else can log in to this server.
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("secret: %w", err)
+	}
+	cfg.Secret = hex.EncodeToString(secret)
+
+	srv, err := server.New(server.Options{
+		Addr: "127.0.0.1:0", SDKAppID: SDKAppID, Secret: cfg.Secret, Logger: log.With("part", "server"),
+	})
+	if err != nil {
+		return fmt.Errorf("demo server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return fmt.Errorf("demo server: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("demo server shutdown", "err", err)
+		}
+	}()
+	cfg.Server = srv.URL()
+	log.Info("demo server", "url", cfg.Server)
+
+	echoCtx, stopEcho := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	echoErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		eo := headless.Options{
+			ServerURL: cfg.Server, SDKAppID: SDKAppID, UserID: o.Echo, Secret: cfg.Secret,
+			AutoAccept: true, Logger: log.With("part", "echo"),
+			Media: headless.DefaultMediaOptions(),
+		}
+		eo.Media.Echo, eo.Media.LoopbackICE, eo.Media.StatsEvery = true, true, 0
+		echoErr <- headless.RunEcho(echoCtx, eo, io.Discard)
+	}()
+	defer func() {
+		stopEcho()
+		wg.Wait()
+	}()
+
+	err = ui.Run(ctx, cfg, ui.DefaultMedia)
+	stopEcho()
+	select {
+	case eerr := <-echoErr:
+		if eerr != nil && !errors.Is(eerr, context.Canceled) {
+			log.Warn("echo contact", "err", eerr)
+		}
+	default:
+	}
+	return err
+}

@@ -1,0 +1,68 @@
+package ui
+
+import (
+	"sync"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/termcall/termcall/callcore"
+)
+
+// engineEventMsg carries one engine event into Update.
+type engineEventMsg callcore.Event
+
+// pump moves engine events into the Bubble Tea program: engine handlers
+// push into ch, and waitForEvent takes one event per Cmd and is issued
+// again after each (the Bubble Tea "realtime" pattern).
+type pump struct {
+	eng  Engine
+	ch   chan callcore.Event
+	done chan struct{}
+	once sync.Once
+	ids  map[callcore.EventName]callcore.ListenerID
+}
+
+func newPump(eng Engine) *pump {
+	p := &pump{
+		eng:  eng,
+		ch:   make(chan callcore.Event, 256),
+		done: make(chan struct{}),
+		ids:  make(map[callcore.EventName]callcore.ListenerID),
+	}
+	for _, name := range engineEvents() {
+		p.ids[name] = eng.On(name, p.push)
+	}
+	return p
+}
+
+// push runs on the engine's dispatcher. It blocks when the UI is behind
+// (so no event is lost) until the pump is stopped.
+func (p *pump) push(ev callcore.Event) {
+	select {
+	case p.ch <- ev:
+	case <-p.done:
+	}
+}
+
+// wait returns a Cmd that delivers the next event, or nothing once the
+// pump has stopped.
+func (p *pump) wait() tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case ev := <-p.ch:
+			return engineEventMsg(ev)
+		case <-p.done:
+			return nil
+		}
+	}
+}
+
+// stop unregisters the handlers and releases every waiting goroutine.
+func (p *pump) stop() {
+	p.once.Do(func() {
+		for name, id := range p.ids {
+			p.eng.Off(name, id)
+		}
+		close(p.done)
+	})
+}

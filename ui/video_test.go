@@ -1,0 +1,107 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/video"
+	"github.com/termcall/termcall/video/render"
+)
+
+// knownFrame is a 64x32 picture: left half white, right half black.
+func knownFrame() *video.Frame {
+	f := video.NewFrame(64, 32)
+	for y := 0; y < 32; y++ {
+		for x := 0; x < 32; x++ {
+			f.Y[y*f.YStride+x] = 235
+		}
+	}
+	return f
+}
+
+func videoCallWithBob(t *testing.T, renderer string) *harness {
+	t.Helper()
+	h := newHarness(t, Options{Renderer: renderer})
+	h.event(callcore.EventInvited, invited("bob", callTypeVideo))
+	h.key("a")
+	h.event(callcore.EventUserEnter, callcore.UserRef{UserID: "bob"})
+	h.key("c") // camera off: only bob's pane
+	h.requireCall("CloseCamera")
+	return h
+}
+
+func TestRendererOutputInPane(t *testing.T) {
+	h := videoCallWithBob(t, "ascii")
+	sink := h.m.ViewSink(RemoteViewID("bob"))
+	h.requireView("no video")
+	f := knownFrame()
+	if err := sink.WriteFrame(f); err != nil {
+		t.Fatal(err)
+	}
+	// The sink copied the frame: changing ours must not change the pane.
+	want := render.New(render.KindASCII).Render(knownFrame(), 40, 10)
+	f.Y[0] = 16
+	lines := h.m.videoView(40, 11)
+	if len(lines) != 11 || !strings.HasPrefix(lines[0], "bob") {
+		t.Fatalf("pane: %d lines, caption %q", len(lines), lines[0])
+	}
+	for i, w := range want {
+		if lines[i+1] != w {
+			t.Fatalf("row %d = %q, want %q", i, lines[i+1], w)
+		}
+	}
+	// A 2:1 picture in a 40x10 pane: 40 cells x 20 pixel rows = 10 rows,
+	// white on the left, black (blank) on the right.
+	row := lines[5]
+	if len(row) != 40 || strings.Trim(row[:20], "@") != "" || strings.TrimSpace(row[20:]) != "" {
+		t.Fatalf("known frame row %q", row)
+	}
+	// The same rows are on screen.
+	h.requireView(want[0])
+
+	// A taller pane keeps the aspect ratio: blank rows above and below.
+	tall := h.m.videoView(40, 21)[1:]
+	if strings.TrimSpace(tall[0]) != "" || strings.TrimSpace(tall[19]) != "" || strings.TrimSpace(tall[10]) == "" {
+		t.Fatalf("letterboxing wrong:\n%s", strings.Join(tall, "\n"))
+	}
+
+	// Cycling the renderer redraws the pane in colour.
+	h.key("v") // ascii -> sixel
+	h.key("v") // sixel -> truecolor
+	h.requireView("video: truecolor")
+	if v := h.view(); !strings.Contains(v, "\x1b[38;2;") || !strings.Contains(v, "▀") {
+		t.Fatal("truecolor renderer not used after cycling")
+	}
+	// Resizing re-lays the panes.
+	h.send(teaWindow(60, 30))
+	if got := len(strings.Split(h.view(), "\n")); got != 30 {
+		t.Fatalf("screen has %d lines after resize to 30", got)
+	}
+	// Closing the sink (call over) blanks the pane.
+	_ = sink.Close()
+	h.requireView("no video")
+}
+
+func TestFrameWakesProgram(t *testing.T) {
+	eng := newRecEngine()
+	m := New(eng, Options{Getenv: func(string) string { return "" }})
+	defer m.Close()
+	got := make(chan any, 1)
+	go func() { got <- m.hub.wait()() }()
+	if err := m.ViewSink(LocalViewID).WriteFrame(knownFrame()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-got:
+		if _, ok := msg.(videoFrameMsg); !ok {
+			t.Fatalf("got %T", msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no redraw after a frame")
+	}
+	if err := m.ViewSink(LocalViewID).WriteFrame(&video.Frame{}); err == nil {
+		t.Fatal("empty frame accepted")
+	}
+}
