@@ -3,14 +3,19 @@
 GO      ?= go
 BIN     ?= termcall
 PKGS    ?= ./...
-APT_PKGS = libopus-dev libvpx-dev pkg-config gcc tmux sox
+APT_PKGS = libopus-dev libvpx-dev pkg-config gcc tmux
+FUZZTIME ?= 30s
 
-.PHONY: all build deps test test-short fuzz bench vet fmt clean
+.PHONY: all build deps demo test test-short fuzz bench vet clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) .
+
+# A real call on this machine: embedded server, echo contact, the TUI.
+demo: deps build
+	./$(BIN) demo
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -28,6 +33,22 @@ vet:
 # The test command the README and CI use: race detector on, every package.
 test: deps vet
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+# Speed on this machine: call setup, one-way audio latency and CPU per
+# client (termcall bench), then the codec and jitter buffer benchmarks.
+bench: build
+	./$(BIN) bench $(BENCH_ARGS)
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./audio/... ./video/...
+
+# Each fuzz target for FUZZTIME (the seed corpora also run in `make test`).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./server/proto
+	$(GO) test -run '^$$' -fuzz '^FuzzHandleFrame$$' -fuzztime $(FUZZTIME) ./server
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./config/usersig
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./config/usersig
+	$(GO) test -run '^$$' -fuzz '^FuzzOpusDecode$$' -fuzztime $(FUZZTIME) ./audio/opus
+	$(GO) test -run '^$$' -fuzz '^FuzzJitterBuffer$$' -fuzztime $(FUZZTIME) ./audio/jitter
+	$(GO) test -run '^$$' -fuzz '^FuzzVP8Decode$$' -fuzztime $(FUZZTIME) ./video/vp8
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

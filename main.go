@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/termcall/termcall/callcore/bench"
 	"github.com/termcall/termcall/callcore/headless"
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/config/usersig"
@@ -43,6 +44,7 @@ func main() {
 		server.Command(),
 		config.InitCommand(),
 		demo.Command(),
+		bench.Command(),
 	// subcommands are registered here
 	)
 

@@ -95,5 +95,7 @@ func addMediaFlags(cmd *cobra.Command, m *MediaOptions) {
 	f.IntVar(&m.FPS, "fps", m.FPS, "sent video frame rate")
 	f.DurationVar(&m.AudioFrame, "audio-frame", m.AudioFrame, "Opus frame duration: 20ms or 10ms")
 	f.BoolVar(&m.LoopbackICE, "ice-loopback", m.LoopbackICE, "gather ICE candidates on 127.0.0.1 only (one-machine calls, tests)")
+	f.Float64Var(&m.ImpairLoss, "impair-loss", m.ImpairLoss, "testing aid: drop this fraction (0..0.5) of inbound media datagrams")
+	f.DurationVar(&m.ImpairJitter, "impair-jitter", m.ImpairJitter, "testing aid: delay each inbound media datagram by a random 0..DURATION (at most 500ms; reorders)")
 	f.DurationVar(&m.StatsEvery, "stats", m.StatsEvery, "print a STATS event per remote user at this interval (0: only on the stats command)")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/device"
 	"github.com/termcall/termcall/callcore/media"
+	"github.com/termcall/termcall/callcore/rtc/impair"
 	"github.com/termcall/termcall/video"
 	"github.com/termcall/termcall/video/camera"
 )
@@ -35,6 +36,11 @@ type MediaOptions struct {
 	AudioFrame  time.Duration // 20 ms or 10 ms Opus frames
 	LoopbackICE bool          // ICE candidates on 127.0.0.1 only
 	StatsEvery  time.Duration // STATS interval; 0 = only on the stats command
+	// ImpairLoss and ImpairJitter degrade this client's inbound media
+	// path: each datagram is dropped with probability ImpairLoss or
+	// delayed by a random 0..ImpairJitter. A testing aid.
+	ImpairLoss   float64
+	ImpairJitter time.Duration
 	// Echo makes the client an echo contact: it plays back what it hears
 	// about a second later and sends back the video it receives, mirrored.
 	Echo bool
@@ -47,6 +53,24 @@ func DefaultMediaOptions() MediaOptions {
 		VideoOutFPS: 5, Width: 320, Height: 240, FPS: 15, AudioFrame: 20 * time.Millisecond,
 		StatsEvery: time.Second,
 	}
+}
+
+// Ranges of the impairment flags: enough to test with, not enough to
+// break a call by accident.
+const (
+	maxImpairLoss   = 0.5
+	maxImpairJitter = 500 * time.Millisecond
+)
+
+// impairConfig validates the impairment flags.
+func (o MediaOptions) impairConfig() (impair.Config, error) {
+	if !(o.ImpairLoss >= 0 && o.ImpairLoss <= maxImpairLoss) {
+		return impair.Config{}, fmt.Errorf("--impair-loss %v: want a fraction in 0..%v", o.ImpairLoss, maxImpairLoss)
+	}
+	if o.ImpairJitter < 0 || o.ImpairJitter > maxImpairJitter {
+		return impair.Config{}, fmt.Errorf("--impair-jitter %v: want 0..%v", o.ImpairJitter, maxImpairJitter)
+	}
+	return impair.Config{Loss: o.ImpairLoss, Jitter: o.ImpairJitter}, nil
 }
 
 // mediaSetup is the media of one Run: the factory the engine uses, the
@@ -65,11 +89,15 @@ type mediaSetup struct {
 }
 
 func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) (*mediaSetup, error) {
+	imp, err := o.impairConfig()
+	if err != nil {
+		return nil, err
+	}
 	m := &mediaSetup{sinks: map[string]video.Sink{}, fps: o.VideoOutFPS, log: log}
 	opts := media.Options{
 		Width: o.Width, Height: o.Height, FPS: o.FPS, AudioFrame: o.AudioFrame,
 		LoopbackOnly: o.LoopbackICE, StatsEvery: o.StatsEvery, Logger: log, OnStats: onStats,
-		ViewSink: m.viewSink,
+		ViewSink: m.viewSink, Impair: imp,
 	}
 	if o.StatsEvery <= 0 {
 		opts.StatsEvery = time.Hour // the stats command still works

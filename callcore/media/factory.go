@@ -17,6 +17,7 @@ import (
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/rtc"
+	"github.com/termcall/termcall/callcore/rtc/impair"
 	"github.com/termcall/termcall/video"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	// OnFrame is called when a peer's first video frame, and each later
 	// one, is decoded (after the views got it). Optional.
 	OnFrame func(userID string, f *video.Frame)
+	// OnAudio is called once per peer and call, when that peer's first
+	// audio packet leaves the jitter buffer decoded. Optional.
+	OnAudio func(userID string)
 
 	AudioFrame   time.Duration // 20 ms (default) or 10 ms
 	OpusBitrate  int           // bit/s, default 32000
@@ -45,8 +49,10 @@ type Options struct {
 	VideoKbps    int           // default 300
 	LoopbackOnly bool          // ICE on 127.0.0.1 only (tests, one-machine demos)
 	ICEServers   []webrtc.ICEServer
-	StatsEvery   time.Duration // default 1 s
-	Logger       *slog.Logger
+	// Impair degrades the inbound media path (loss, jitter); a testing aid.
+	Impair     impair.Config
+	StatsEvery time.Duration // default 1 s
+	Logger     *slog.Logger
 }
 
 func (o *Options) fill() error {
@@ -82,6 +88,9 @@ func (o *Options) fill() error {
 	}
 	if o.FPS < 1 || o.FPS > 60 {
 		return fmt.Errorf("%w: fps %d", ErrBadOptions, o.FPS)
+	}
+	if err := o.Impair.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}
 	return nil
 }
@@ -150,6 +159,7 @@ func meshConfig(opts Options, c callcore.MediaCall, log *slog.Logger) rtc.Config
 	return rtc.Config{
 		ICEServers:   iceServers(opts, c),
 		LoopbackOnly: opts.LoopbackOnly,
+		Impair:       opts.Impair,
 		StreamID:     c.SelfID,
 		Logger:       log,
 	}

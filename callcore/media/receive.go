@@ -29,10 +29,14 @@ type remote struct {
 	meter       *audio.Meter
 	reading     audio.Reading
 	haveReading bool
+	audioSeen   bool // OnAudio was called
 	vdec        *vp8.Decoder
+	videoSSRC   uint32 // of the remote video stream, for its NACK count
 	video       VideoStats
 	windowStart time.Time
 	windowCount int
+	lastFrame   time.Time     // when the last frame was decoded
+	longestGap  time.Duration // between decoded frames, since the window started
 }
 
 func newRemote(id string, opts Options) *remote {
@@ -105,14 +109,20 @@ func (s *Session) playout() {
 				r.mu.Unlock()
 				continue
 			}
-			if _, err := r.dec.Pop(now, pcm); err != nil {
+			kind, err := r.dec.Pop(now, pcm)
+			if err != nil {
 				r.mu.Unlock()
 				continue
 			}
 			if rd, ok := r.meter.Write(pcm); ok {
 				r.reading, r.haveReading = rd, true
 			}
+			first := kind == jitter.KindPacket && !r.audioSeen
+			r.audioSeen = r.audioSeen || first
 			r.mu.Unlock()
+			if first && s.opts.OnAudio != nil {
+				s.opts.OnAudio(r.id)
+			}
 			for i, v := range pcm {
 				mix[i] += int32(v)
 			}
@@ -143,6 +153,7 @@ func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
 		_ = r.vdec.Close()
 	}
 	r.vdec = dec
+	r.videoSSRC = uint32(t.SSRC())
 	r.mu.Unlock()
 
 	sb := samplebuilder.New(256, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
@@ -196,6 +207,11 @@ func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
 			}
 			r.video.Width, r.video.Height = fr.Width, fr.Height
 			r.windowCount++
+			now := time.Now()
+			if !r.lastFrame.IsZero() {
+				r.longestGap = max(r.longestGap, now.Sub(r.lastFrame))
+			}
+			r.lastFrame = now
 			r.mu.Unlock()
 			for _, k := range s.viewSinks(r.id) {
 				if err := k.WriteFrame(fr); err != nil {

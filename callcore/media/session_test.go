@@ -64,6 +64,12 @@ type call struct {
 
 func newCall(t *testing.T, hz map[string]float64, callType int) *call {
 	t.Helper()
+	return newCallWith(t, hz, callType, nil)
+}
+
+// newCallWith is newCall with a hook that adjusts each side's options.
+func newCallWith(t *testing.T, hz map[string]float64, callType int, adjust func(id string, o *Options)) *call {
+	t.Helper()
 	c := &call{peers: map[string]*peer{}, relay: make(chan func(), 1024), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -84,12 +90,16 @@ func newCall(t *testing.T, hz map[string]float64, callType int) *call {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := NewFactory(Options{
+		opts := Options{
 			AudioIn: tone, VideoIn: pat, LoopbackOnly: true,
 			ViewSink:   func(string) video.Sink { return p.view },
 			OnStats:    func(s Stats) { p.mu.Lock(); p.stats[s.UserID] = s; p.mu.Unlock() },
 			StatsEvery: 500 * time.Millisecond,
-		})
+		}
+		if adjust != nil {
+			adjust(id, &opts)
+		}
+		f, err := NewFactory(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,6 +193,11 @@ func TestOneToOneToneAndPattern(t *testing.T) {
 	waitFor(t, "alice video stops", 10*time.Second, func() bool {
 		s, _ := b.latest("alice")
 		return s.Video.FPS == 0
+	})
+	// A stopped video is a freeze that keeps growing.
+	waitFor(t, "a freeze of over a second", 10*time.Second, func() bool {
+		s, _ := b.latest("alice")
+		return s.Video.FreezeMs > 1000
 	})
 	a.sess.SetCamera(true)
 	waitFor(t, "alice video back", 10*time.Second, func() bool {

@@ -24,6 +24,7 @@ type AudioStats struct {
 	PacketsLost     uint64  `json:"packetsLost"`
 	JitterMs        float64 `json:"jitterMs"`
 	BufferDelayMs   float64 `json:"bufferDelayMs"`
+	BufferTargetMs  float64 `json:"bufferTargetMs"`
 	LevelDBFS       float64 `json:"levelDBFS"`
 	FrequencyHz     float64 `json:"frequencyHz"`
 	Volume          int     `json:"volume"`
@@ -42,6 +43,10 @@ type VideoStats struct {
 	Keyframes     uint64  `json:"keyframes"`
 	NACKsSent     uint64  `json:"nacksSent"`
 	PLIsSent      uint64  `json:"plisSent"`
+	// FreezeMs is the longest time without a decoded frame in the
+	// interval, a gap still open at the time of the report included (0
+	// before the first frame).
+	FreezeMs float64 `json:"freezeMs"`
 }
 
 // statsLoop reports every peer's stats each interval.
@@ -101,6 +106,7 @@ func (s *Session) peerStats(r *remote, now time.Time) Stats {
 		st.Audio.PacketsLost = ds.Lost
 		st.Audio.JitterMs = ds.JitterMs
 		st.Audio.BufferDelayMs = ds.DelayMs
+		st.Audio.BufferTargetMs = ds.TargetMs
 		st.Audio.Concealed = ds.Concealed
 		st.Audio.FECRecovered = ds.FECRecovered
 	}
@@ -112,27 +118,30 @@ func (s *Session) peerStats(r *remote, now time.Time) Stats {
 		st.Audio.LevelDBFS = -120
 	}
 	st.Video = r.video
+	ssrc := r.videoSSRC
+	gap := r.longestGap
+	if !r.lastFrame.IsZero() {
+		gap = max(gap, now.Sub(r.lastFrame))
+	}
+	st.Video.FreezeMs = float64(gap.Microseconds()) / 1000
 	if secs := now.Sub(r.windowStart).Seconds(); secs >= 0.5 {
 		r.video.FPS = float64(r.windowCount) / secs
 		r.windowCount = 0
 		r.windowStart = now
+		r.longestGap = 0
 		st.Video.FPS = r.video.FPS
 	}
 	r.mu.Unlock()
 
 	if pc, ok := s.mesh.PeerConnection(r.id); ok {
 		for _, v := range pc.GetStats() {
-			switch x := v.(type) {
-			case webrtc.RemoteInboundRTPStreamStats:
-				if x.RoundTripTime > 0 {
-					st.RTTMs = x.RoundTripTime * 1000
-				}
-			case webrtc.InboundRTPStreamStats:
-				if x.Kind == "video" {
-					st.Video.NACKsSent = uint64(x.NACKCount)
-				}
+			if x, ok := v.(webrtc.RemoteInboundRTPStreamStats); ok && x.RoundTripTime > 0 {
+				st.RTTMs = x.RoundTripTime * 1000
 			}
 		}
+	}
+	if ssrc != 0 {
+		st.Video.NACKsSent = s.mesh.NACKsSent(ssrc)
 	}
 	return st
 }

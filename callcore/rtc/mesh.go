@@ -22,7 +22,10 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/termcall/termcall/callcore/rtc/impair"
 )
 
 // Config tunes a Mesh.
@@ -37,7 +40,10 @@ type Config struct {
 	DownAfter time.Duration
 	// StreamID names the local media stream (the user ID is a good choice).
 	StreamID string
-	Logger   *slog.Logger
+	// Impair degrades every inbound UDP datagram of the mesh (STUN, DTLS,
+	// SRTP alike) with loss and jitter. A testing aid; zero is none.
+	Impair impair.Config
+	Logger *slog.Logger
 }
 
 // Callbacks connect a Mesh to the call engine. They are called from pion's
@@ -80,6 +86,8 @@ type Mesh struct {
 	log   *slog.Logger
 	audio *webrtc.TrackLocalStaticRTP
 	video *webrtc.TrackLocalStaticRTP
+	inet  *impair.Net // nil without impairment
+	nacks *nackCounter
 
 	mu     sync.Mutex
 	peers  map[string]*peer
@@ -118,6 +126,9 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
 	reg := &interceptor.Registry{}
+	// First in the chain, so that it sees what the NACK generator writes.
+	nacks := newNACKCounter()
+	reg.Add(nacks)
 	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
@@ -132,6 +143,17 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
+	var inet *impair.Net
+	if cfg.Impair.Enabled() {
+		std, err := stdnet.NewNet()
+		if err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
+		if inet, err = impair.NewNet(std, cfg.Impair); err != nil {
+			return nil, fmt.Errorf("impairment: %w", err)
+		}
+		se.SetNet(inet)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 
 	audio, err := webrtc.NewTrackLocalStaticRTP(
@@ -144,7 +166,20 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	if err != nil {
 		return nil, fmt.Errorf("video track: %w", err)
 	}
-	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, peers: map[string]*peer{}}, nil
+	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, inet: inet, nacks: nacks, peers: map[string]*peer{}}, nil
+}
+
+// NACKsSent returns how many NACK packets the mesh sent about the remote
+// stream ssrc.
+func (m *Mesh) NACKsSent(ssrc uint32) uint64 { return m.nacks.count(ssrc) }
+
+// ImpairStats returns what the impairment did to inbound datagrams so far;
+// false when the mesh is not impaired.
+func (m *Mesh) ImpairStats() (impair.Stats, bool) {
+	if m.inet == nil {
+		return impair.Stats{}, false
+	}
+	return m.inet.Stats(), true
 }
 
 // AudioTrack is the shared local Opus track: write Opus RTP packets to it.

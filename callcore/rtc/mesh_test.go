@@ -11,6 +11,8 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
+
+	"github.com/termcall/termcall/callcore/rtc/impair"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -56,6 +58,12 @@ func (s *side) isDown(id string) bool {
 
 func newPair(t *testing.T, ids ...string) (map[string]*side, *relay) {
 	t.Helper()
+	return newPairWith(t, nil, ids...)
+}
+
+// newPairWith is newPair with a per-side impairment (impaired may be nil).
+func newPairWith(t *testing.T, impaired map[string]impair.Config, ids ...string) (map[string]*side, *relay) {
+	t.Helper()
 	r := newRelay()
 	sides := map[string]*side{}
 	var wg sync.WaitGroup
@@ -65,7 +73,7 @@ func newPair(t *testing.T, ids ...string) (map[string]*side, *relay) {
 	}
 	for _, id := range ids {
 		s := sides[id]
-		m, err := New(Config{LoopbackOnly: true, StreamID: id, DownAfter: time.Second}, Callbacks{
+		m, err := New(Config{LoopbackOnly: true, StreamID: id, DownAfter: time.Second, Impair: impaired[id]}, Callbacks{
 			Send: func(to string, payload json.RawMessage) error {
 				dst, ok := sides[to]
 				if !ok {
@@ -264,6 +272,41 @@ func TestMeshBadSignals(t *testing.T) {
 	waitFor(t, "peers up after bad input", 10*time.Second, func() bool {
 		return sides["alice"].isUp("bob") && sides["bob"].isUp("alice")
 	})
+}
+
+func TestMeshImpairedInbound(t *testing.T) {
+	// bob's inbound path loses 20 % and jitters 30 ms: ICE and DTLS still
+	// come up (they retransmit), and part of alice's media is lost.
+	sides, _ := newPairWith(t, map[string]impair.Config{"bob": {Loss: 0.2, Jitter: 30 * time.Millisecond, Seed: 1}}, "alice", "bob")
+	a, b := sides["alice"], sides["bob"]
+	must(t, a.mesh.AddPeer("bob", false))
+	must(t, b.mesh.AddPeer("alice", true))
+	waitFor(t, "both peers up", 15*time.Second, func() bool { return a.isUp("bob") && b.isUp("alice") })
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	pump(a.mesh, stop, &wg)
+	waitFor(t, "audio at bob", 10*time.Second, func() bool { return b.count("alice/audio") > 50 })
+	close(stop)
+	wg.Wait()
+	st, ok := b.mesh.ImpairStats()
+	if !ok || st.Received == 0 || st.Dropped == 0 || st.Delivered == 0 {
+		t.Fatalf("bob's impairment stats %+v (impaired %v), want drops and deliveries", st, ok)
+	}
+	// Lost video packets are asked for again.
+	pc, _ := b.mesh.PeerConnection("alice")
+	var nacks uint64
+	for _, tr := range pc.GetReceivers() {
+		if tr.Track() != nil && tr.Track().Kind() == webrtc.RTPCodecTypeVideo {
+			nacks = b.mesh.NACKsSent(uint32(tr.Track().SSRC()))
+		}
+	}
+	if nacks == 0 {
+		t.Error("bob sent no NACK for alice's video under 20 % loss")
+	}
+	if _, ok := a.mesh.ImpairStats(); ok {
+		t.Error("alice is not impaired but reports impairment stats")
+	}
+	t.Logf("bob's inbound: %+v; %d NACKs sent", st, nacks)
 }
 
 func must(t *testing.T, err error) {

@@ -1,0 +1,289 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CPUResult is the CPU and memory of each `termcall headless` client of a
+// 1:1 audio+video call, over a window of the connected call.
+type CPUResult struct {
+	WindowSec     float64     `json:"windowSec"`
+	Clients       []ClientCPU `json:"clients"`
+	MedianPercent float64     `json:"medianPercent"` // median over the clients
+}
+
+// ClientCPU is one client process.
+type ClientCPU struct {
+	Role       string  `json:"role"` // caller or callee
+	CPUPercent float64 `json:"cpuPercent"`
+	RSSMiB     float64 `json:"rssMiB"`
+	// StatsWithVideo counts its STATS lines in the window that showed the
+	// other side's video arriving: proof the call carried media.
+	StatsWithVideo int `json:"statsWithVideo"`
+}
+
+// clkTck is Linux's USER_HZ, the unit of utime and stime in /proc/PID/stat.
+// It is part of the user-space ABI and 100 on every architecture Go
+// supports on Linux.
+const clkTck = 100
+
+// client is a running `termcall headless` process.
+type client struct {
+	role   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr bytes.Buffer // written by exec's copier until Wait returns
+	exited chan struct{}
+	err    error // of Wait; read after exited is closed
+
+	mu        sync.Mutex
+	events    []map[string]any
+	changed   chan struct{}
+	videoFrom int // index of the first event counted by videoStats
+}
+
+func startClient(env benchEnv, bin string, extraEnv []string, role, user string, args ...string) (*client, error) {
+	c := &client{role: role, exited: make(chan struct{}), changed: make(chan struct{}, 1)}
+	all := append([]string{"headless",
+		"--server", env.url, "--sdkappid", strconv.Itoa(sdkAppID), "--user", user,
+		"--ice-loopback", "--video-in", "pattern", "--audio-out", "null", "--video-out", "null",
+		"--stats", "1s"}, args...)
+	c.cmd = exec.Command(bin, all...)
+	c.cmd.Env = append(append(os.Environ(), "TERMCALL_SECRET="+env.secret), extraEnv...)
+	c.cmd.Stderr = &c.stderr
+	stdout, err := c.cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%w: start %s: %w", ErrClient, bin, err)
+	}
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			var ev map[string]any
+			if json.Unmarshal(sc.Bytes(), &ev) != nil {
+				continue
+			}
+			c.mu.Lock()
+			c.events = append(c.events, ev)
+			c.mu.Unlock()
+			select {
+			case c.changed <- struct{}{}:
+			default:
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() {
+		<-read // StdoutPipe: finish reading before Wait closes it
+		c.err = c.cmd.Wait()
+		close(c.exited)
+	}()
+	return c, nil
+}
+
+// expect waits for an event called name (with match, if given).
+func (c *client) expect(ctx context.Context, name string, match func(map[string]any) bool) error {
+	t := time.NewTimer(stepWait)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		for _, ev := range c.events {
+			if ev["event"] == name && (match == nil || match(ev)) {
+				c.mu.Unlock()
+				return nil
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.changed:
+		case <-c.exited:
+			return fmt.Errorf("%w: %s exited (%v) waiting for %s: %s", ErrClient, c.role, c.err, name, tail(c.stderr.String()))
+		case <-t.C:
+			return fmt.Errorf("%w: %s waiting %v for %s", ErrTimeout, c.role, stepWait, name)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// markWindow starts counting STATS lines from now on.
+func (c *client) markWindow() {
+	c.mu.Lock()
+	c.videoFrom = len(c.events)
+	c.mu.Unlock()
+}
+
+// videoStats counts the STATS lines since markWindow with video arriving.
+func (c *client) videoStats() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, ev := range c.events[c.videoFrom:] {
+		if ev["event"] == "STATS" && hasVideo(ev) {
+			n++
+		}
+	}
+	return n
+}
+
+func hasVideo(ev map[string]any) bool {
+	v, _ := ev["video"].(map[string]any)
+	fps, _ := v["fps"].(float64)
+	return fps > 0
+}
+
+func (c *client) send(line string) {
+	_, _ = io.WriteString(c.stdin, line+"\n")
+}
+
+// stop ends the client: EOF on stdin works like quit; it is killed if it
+// does not exit in time.
+func (c *client) stop() {
+	_ = c.stdin.Close()
+	select {
+	case <-c.exited:
+	case <-time.After(stepWait):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+}
+
+func measureCPU(ctx context.Context, env benchEnv, bin string, extraEnv []string, window time.Duration) (CPUResult, error) {
+	res := CPUResult{}
+	caller, err := startClient(env, bin, extraEnv, "caller", "cpu-caller", "--audio-in", "tone:440")
+	if err != nil {
+		return res, err
+	}
+	defer caller.stop()
+	callee, err := startClient(env, bin, extraEnv, "callee", "cpu-callee", "--audio-in", "tone:880", "--auto-accept")
+	if err != nil {
+		return res, err
+	}
+	defer callee.stop()
+	clients := []*client{caller, callee}
+	for _, c := range clients {
+		if err := c.expect(ctx, "SDK_READY", nil); err != nil {
+			return res, err
+		}
+	}
+	caller.send("call cpu-callee video 30")
+	for _, c := range clients {
+		// Media flows once the far side's video shows in STATS.
+		if err := c.expect(ctx, "STATS", hasVideo); err != nil {
+			return res, err
+		}
+	}
+	if err := sleep(ctx, time.Second); err != nil { // past the first keyframes
+		return res, err
+	}
+	env.printf("cpu: measuring both clients for %v", window)
+	before := make([]float64, len(clients))
+	for i, c := range clients {
+		c.markWindow()
+		if before[i], err = cpuSeconds(c.cmd.Process.Pid); err != nil {
+			return res, err
+		}
+	}
+	start := time.Now()
+	if err := sleep(ctx, window); err != nil {
+		return res, err
+	}
+	wall := time.Since(start).Seconds()
+	res.WindowSec = round2(wall)
+	var pcts []float64
+	for i, c := range clients {
+		after, err := cpuSeconds(c.cmd.Process.Pid)
+		if err != nil {
+			return res, err
+		}
+		rss, err := rssMiB(c.cmd.Process.Pid)
+		if err != nil {
+			return res, err
+		}
+		pct := (after - before[i]) / wall * 100
+		pcts = append(pcts, pct)
+		res.Clients = append(res.Clients, ClientCPU{Role: c.role, CPUPercent: round2(pct), RSSMiB: round2(rss), StatsWithVideo: c.videoStats()})
+	}
+	res.MedianPercent = round2(median(pcts))
+	caller.send("hangup")
+	for _, c := range res.Clients {
+		if c.StatsWithVideo == 0 {
+			return res, fmt.Errorf("%w: %s saw no video during the window", ErrNoMedia, c.Role)
+		}
+	}
+	return res, nil
+}
+
+// cpuSeconds reads a process's user+system CPU time from /proc/PID/stat.
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("cpu time of %d: %w", pid, err)
+	}
+	// The command name (field 2) may hold spaces: fields after its closing
+	// parenthesis start with state (field 3); utime and stime are 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("cpu time of %d: malformed stat line", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("cpu time of %d: %d fields in stat line", pid, len(f))
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("cpu time of %d: bad utime/stime %q %q", pid, f[11], f[12])
+	}
+	return float64(ut+st) / clkTck, nil
+}
+
+// rssMiB reads a process's resident set size from /proc/PID/status.
+func rssMiB(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("rss of %d: %w", pid, err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest) // "123456 kB"
+		if len(f) == 2 && f[1] == "kB" {
+			kb, err := strconv.ParseFloat(f[0], 64)
+			if err == nil {
+				return kb / 1024, nil
+			}
+		}
+		return 0, fmt.Errorf("rss of %d: bad VmRSS line %q", pid, line)
+	}
+	return 0, fmt.Errorf("rss of %d: no VmRSS", pid)
+}
+
+func tail(s string) string {
+	const n = 2000
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}

@@ -1,0 +1,139 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/termcall/termcall/audio"
+	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/callcore/media"
+	"github.com/termcall/termcall/video"
+)
+
+// SetupResult is the call setup time over Calls calls, each from just
+// before the callee's Accept. Caller and Callee name whose side saw it.
+type SetupResult struct {
+	Calls      int      `json:"calls"`
+	UserEnter  SidePair `json:"acceptToUserEnter"`
+	FirstAudio SidePair `json:"acceptToFirstAudio"`
+	FirstVideo SidePair `json:"acceptToFirstVideo"`
+}
+
+// SidePair is one measurement on both sides of the call.
+type SidePair struct {
+	Caller Dist `json:"caller"`
+	Callee Dist `json:"callee"`
+}
+
+// firsts records, for one side of the current call, when the first
+// decoded audio and video of the other side arrived.
+type firsts struct {
+	mu    sync.Mutex
+	armed bool
+	audio time.Time
+	video time.Time
+}
+
+func (f *firsts) arm() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.armed, f.audio, f.video = true, time.Time{}, time.Time{}
+}
+
+func (f *firsts) mark(which *time.Time) {
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.armed && which.IsZero() {
+		*which = now
+	}
+}
+
+func (f *firsts) onAudio(string)               { f.mark(&f.audio) }
+func (f *firsts) onFrame(string, *video.Frame) { f.mark(&f.video) }
+
+func (f *firsts) get() (a, v time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.audio, f.video
+}
+
+// avParty makes a party sending a tone and the test pattern, whose first
+// decoded audio and video are recorded in rec.
+func avParty(ctx context.Context, env benchEnv, user string, hz float64, rec *firsts) (*party, error) {
+	tone, err := audio.NewTone(audio.DefaultFormat(), hz, 0.3)
+	if err != nil {
+		return nil, err
+	}
+	pat, err := video.NewPattern(320, 240)
+	if err != nil {
+		return nil, err
+	}
+	return newParty(ctx, env, user, media.Options{
+		AudioIn: tone, VideoIn: pat, OnAudio: rec.onAudio, OnFrame: rec.onFrame,
+	})
+}
+
+func measureSetup(ctx context.Context, env benchEnv, calls int) (SetupResult, error) {
+	res := SetupResult{Calls: calls}
+	var recA, recB firsts
+	alice, err := avParty(ctx, env, "bench-caller", 440, &recA)
+	if err != nil {
+		return res, err
+	}
+	defer alice.close()
+	bob, err := avParty(ctx, env, "bench-callee", 880, &recB)
+	if err != nil {
+		return res, err
+	}
+	defer bob.close()
+
+	var enterA, enterB, audioA, audioB, videoA, videoB []time.Duration
+	for i := range calls {
+		recA.arm()
+		recB.arm()
+		t0, err := call(ctx, alice, bob, 0)
+		if err != nil {
+			return res, fmt.Errorf("call %d: %w", i+1, err)
+		}
+		evA, err := alice.next(ctx, callcore.EventUserEnter)
+		if err != nil {
+			return res, fmt.Errorf("call %d: %w", i+1, err)
+		}
+		evB, err := bob.next(ctx, callcore.EventUserEnter)
+		if err != nil {
+			return res, fmt.Errorf("call %d: %w", i+1, err)
+		}
+		var aA, vA, aB, vB time.Time
+		deadline := time.Now().Add(stepWait)
+		for {
+			aA, vA = recA.get()
+			aB, vB = recB.get()
+			if !aA.IsZero() && !vA.IsZero() && !aB.IsZero() && !vB.IsZero() {
+				break
+			}
+			if time.Now().After(deadline) {
+				return res, fmt.Errorf("%w: call %d: first media not decoded within %v (caller audio %v video %v, callee audio %v video %v)",
+					ErrNoMedia, i+1, stepWait, !aA.IsZero(), !vA.IsZero(), !aB.IsZero(), !vB.IsZero())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		enterA, enterB = append(enterA, evA.Time.Sub(t0)), append(enterB, evB.Time.Sub(t0))
+		audioA, audioB = append(audioA, aA.Sub(t0)), append(audioB, aB.Sub(t0))
+		videoA, videoB = append(videoA, vA.Sub(t0)), append(videoB, vB.Sub(t0))
+		env.printf("call %d/%d: accept -> audio %v/%v, video %v/%v (caller/callee)", i+1, calls,
+			ms(aA.Sub(t0)), ms(aB.Sub(t0)), ms(vA.Sub(t0)), ms(vB.Sub(t0)))
+		if err := hangup(ctx, alice, bob); err != nil {
+			return res, fmt.Errorf("call %d: %w", i+1, err)
+		}
+	}
+	res.UserEnter = SidePair{Caller: newDist(enterA), Callee: newDist(enterB)}
+	res.FirstAudio = SidePair{Caller: newDist(audioA), Callee: newDist(audioB)}
+	res.FirstVideo = SidePair{Caller: newDist(videoA), Callee: newDist(videoB)}
+	return res, nil
+}
+
+// ms rounds d for progress lines.
+func ms(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }

@@ -1,0 +1,76 @@
+package media
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/callcore/rtc/impair"
+	"github.com/termcall/termcall/server/proto"
+)
+
+// TestImpairedCallRecovers: bob's inbound path loses 5 % and jitters
+// 30 ms. He keeps hearing alice's tone (loss concealed) and keeps seeing
+// her video (NACK or PLI repair it) without a freeze of a second.
+func TestImpairedCallRecovers(t *testing.T) {
+	var mu sync.Mutex
+	var lines []Stats // bob's stats of alice
+	c := newCallWith(t, map[string]float64{"alice": 440, "bob": 880}, proto.CallTypeVideo, func(id string, o *Options) {
+		if id != "bob" {
+			return
+		}
+		o.Impair = impair.Config{Loss: 0.05, Jitter: 30 * time.Millisecond}
+		keep := o.OnStats
+		o.OnStats = func(s Stats) {
+			keep(s)
+			if s.UserID == "alice" {
+				mu.Lock()
+				lines = append(lines, s)
+				mu.Unlock()
+			}
+		}
+	})
+	b := c.peers["bob"]
+	b.sess.SetViews(callcore.ViewTable{Remote: map[string][]string{"alice": {"main"}}})
+	c.connect("alice", "bob")
+	waitFor(t, "bob hears and sees alice", 15*time.Second, func() bool {
+		s, ok := b.latest("alice")
+		return ok && within(s.Audio.FrequencyHz, 440, 0.02) && s.Audio.LevelDBFS > -30 && within(s.Video.FPS, 15, 0.3)
+	})
+	mu.Lock()
+	from := len(lines)
+	mu.Unlock()
+	const judged = 8 // lines of 500 ms
+	waitFor(t, "4 s of stats", 15*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(lines) >= from+judged
+	})
+	mu.Lock()
+	got := append([]Stats(nil), lines[from:from+judged]...)
+	mu.Unlock()
+	for i, s := range got {
+		t.Logf("%d: %.1f Hz %.1f dBFS lost %d concealed %d fec %d | %.1f fps freeze %.0f ms dropped %d nacks %d plis %d",
+			i, s.Audio.FrequencyHz, s.Audio.LevelDBFS, s.Audio.PacketsLost, s.Audio.Concealed, s.Audio.FECRecovered,
+			s.Video.FPS, s.Video.FreezeMs, s.Video.FramesDropped, s.Video.NACKsSent, s.Video.PLIsSent)
+		if !within(s.Audio.FrequencyHz, 440, 0.02) || s.Audio.LevelDBFS <= -30 {
+			t.Errorf("line %d: tone %.1f Hz at %.1f dBFS, want 440 Hz above -30 dBFS", i, s.Audio.FrequencyHz, s.Audio.LevelDBFS)
+		}
+		if s.Video.FreezeMs >= 1000 {
+			t.Errorf("line %d: video froze for %.0f ms", i, s.Video.FreezeMs)
+		}
+	}
+	last := got[len(got)-1]
+	if last.Audio.PacketsLost == 0 || last.Audio.Concealed == 0 {
+		t.Errorf("audio lost %d, concealed %d: want loss, concealed", last.Audio.PacketsLost, last.Audio.Concealed)
+	}
+	if last.Video.NACKsSent+last.Video.PLIsSent == 0 {
+		t.Error("no NACK or PLI for video under loss")
+	}
+	st, ok := b.sess.mesh.ImpairStats()
+	if !ok || st.Dropped == 0 {
+		t.Errorf("bob's impairment stats %+v (impaired %v)", st, ok)
+	}
+	t.Logf("bob's inbound datagrams: %+v", st)
+}
