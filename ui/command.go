@@ -93,7 +93,14 @@ func Run(ctx context.Context, cfg config.Config, media MediaProvider) (err error
 			log.Warn("engine close", "err", cerr)
 		}
 	}()
-	model = New(eng, Options{
+	// Ask the terminal about sixel only when it matters: the renderer is
+	// chosen automatically.
+	sixel := false
+	if cfg.Renderer == "" || cfg.Renderer == "auto" {
+		sixel = querySixel(os.Stdin)
+		log.Info("terminal", "sixel", sixel)
+	}
+	model = New(eng, Options{Sixel: sixel,
 		UserID: cfg.User, UserSig: sig, Contacts: cfg.Contacts, Groups: cfg.Groups,
 		Renderer: cfg.Renderer, Logger: log, MediaNotes: md.Notes, Stats: md.Stats,
 	})

@@ -56,6 +56,10 @@ type Options struct {
 	Now    func() time.Time
 	Getenv func(string) string
 
+	// Sixel says the terminal draws sixel graphics (its DA1 answer lists
+	// them): sixel joins the renderer cycle, and "auto" picks it where
+	// truecolour is missing.
+	Sixel bool
 	// MediaNotes are shown on every screen, e.g. that a test tone stands
 	// in for a missing microphone.
 	MediaNotes []string
@@ -192,6 +196,9 @@ func New(eng Engine, opts Options) *Model {
 		opts.CallTimeout = DefaultCallTimeout
 	}
 	kind := render.Detect(opts.Getenv)
+	if opts.Sixel && kind != render.KindHalfBlock {
+		kind = render.KindSixel
+	}
 	if opts.Renderer != "" && opts.Renderer != "auto" {
 		if k, err := render.ParseKind(opts.Renderer); err == nil {
 			kind = k
@@ -213,7 +220,7 @@ func New(eng Engine, opts Options) *Model {
 		help:     help.New(),
 		done:     done,
 		hub:      newVideoHub(done),
-		rend:     newRenderers(kind),
+		rend:     newRenderers(kind, opts.Sixel || kind == render.KindSixel),
 		self:     opts.UserID,
 		contacts: newContactList(st, opts.Contacts),
 		dial:     dial,

@@ -208,8 +208,8 @@ func TestMuteCameraSwitchKeys(t *testing.T) {
 	h.requireView("cam on")
 	h.key("s")
 	h.requireCall("SwitchToVideoCall")
-	h.key("v")
-	h.requireView("Video renderer: sixel")
+	h.key("v") // ascii -> truecolor (no sixel in this terminal)
+	h.requireView("Video renderer: truecolor")
 }
 
 func youLine(v string) string {

@@ -161,10 +161,15 @@ type renderers struct {
 	sixel *render.Sixel
 }
 
-func newRenderers(initial render.Kind) *renderers {
+// newRenderers cycles through the cell renderers, and sixel when the
+// terminal has it.
+func newRenderers(initial render.Kind, sixel bool) *renderers {
 	r := &renderers{
-		kinds: []render.Kind{render.KindHalfBlock, render.Kind256, render.KindASCII, render.KindSixel},
+		kinds: []render.Kind{render.KindHalfBlock, render.Kind256, render.KindASCII},
 		cells: make(map[render.Kind]render.Renderer),
+	}
+	if sixel {
+		r.kinds = append(r.kinds, render.KindSixel)
 	}
 	for i, k := range r.kinds {
 		if k == initial {

@@ -23,7 +23,7 @@ func knownFrame() *video.Frame {
 
 func videoCallWithBob(t *testing.T, renderer string) *harness {
 	t.Helper()
-	h := newHarness(t, Options{Renderer: renderer})
+	h := newHarness(t, Options{Renderer: renderer, Sixel: true})
 	h.event(callcore.EventInvited, invited("bob", callTypeVideo))
 	h.key("a")
 	h.event(callcore.EventUserEnter, callcore.UserRef{UserID: "bob"})
@@ -103,5 +103,32 @@ func TestFrameWakesProgram(t *testing.T) {
 	}
 	if err := m.ViewSink(LocalViewID).WriteFrame(&video.Frame{}); err == nil {
 		t.Fatal("empty frame accepted")
+	}
+}
+
+func TestRendererChoiceFollowsTerminal(t *testing.T) {
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	tests := []struct {
+		name  string
+		opts  Options
+		want  string
+		cycle int // renderers in the v cycle
+	}{
+		{"truecolor terminal with sixel keeps half-blocks", Options{Sixel: true, Getenv: env(map[string]string{"COLORTERM": "truecolor"})}, "truecolor", 4},
+		{"sixel without truecolor picks sixel", Options{Sixel: true, Getenv: env(map[string]string{"TERM": "xterm-256color"})}, "sixel", 4},
+		{"no sixel: not in the cycle", Options{Getenv: env(map[string]string{"TERM": "xterm-256color"})}, "256", 3},
+		{"configured sixel", Options{Renderer: "sixel", Getenv: env(nil)}, "sixel", 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := New(newRecEngine(), tt.opts)
+			defer m.Close()
+			if got := m.rend.kind().String(); got != tt.want {
+				t.Errorf("renderer %q, want %q", got, tt.want)
+			}
+			if n := len(m.rend.kinds); n != tt.cycle {
+				t.Errorf("%d renderers in the cycle, want %d", n, tt.cycle)
+			}
+		})
 	}
 }

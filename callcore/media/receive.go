@@ -5,12 +5,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/jitter"
+	"github.com/termcall/termcall/video"
 	"github.com/termcall/termcall/video/vp8"
 )
 
@@ -156,8 +155,7 @@ func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
 	r.videoSSRC = uint32(t.SSRC())
 	r.mu.Unlock()
 
-	sb := samplebuilder.New(256, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
-	needKey := true
+	vr := newVideoReceiver(dec)
 	var lastPLI time.Time
 	pli := func() {
 		if time.Since(lastPLI) < pliInterval {
@@ -176,30 +174,22 @@ func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
 			return
 		}
 		r.videoBytes.Add(uint64(len(p.Payload)))
-		sb.Push(p)
-		for smp := sb.Pop(); smp != nil; smp = sb.Pop() {
-			if smp.PrevDroppedPackets > 0 {
-				needKey = true
-			}
-			key := len(smp.Data) > 0 && smp.Data[0]&0x01 == 0
-			if needKey && !key {
+		vr.push(p, func(fr *video.Frame, key bool, res frameResult) {
+			switch res {
+			case frameSkipped:
 				r.mu.Lock()
 				r.video.FramesDropped++
 				r.mu.Unlock()
 				pli()
-				continue
-			}
-			fr, err := dec.Decode(smp.Data)
-			if err != nil || fr == nil {
+				return
+			case frameBroken:
 				r.mu.Lock()
 				r.video.DecodeErrors++
 				r.video.FramesDropped++
 				r.mu.Unlock()
-				needKey = true
 				pli()
-				continue
+				return
 			}
-			needKey = false
 			r.mu.Lock()
 			r.video.FramesDecoded++
 			if key {
@@ -221,6 +211,6 @@ func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
 			if s.opts.OnFrame != nil {
 				s.opts.OnFrame(r.id, fr)
 			}
-		}
+		})
 	}
 }
