@@ -141,7 +141,7 @@ func (l *lockedBuffer) String() string {
 // harness drives a synchronous-mode Model: Update, then run the returned
 // Cmds (engine calls, list filtering) and feed their messages back.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	eng  *recEngine
 	m    *Model
 	bell *lockedBuffer
@@ -149,12 +149,12 @@ type harness struct {
 	quit bool
 }
 
-func newHarness(t *testing.T, opts Options) *harness {
+func newHarness(t testing.TB, opts Options) *harness {
 	t.Helper()
 	return newHarnessOn(t, newRecEngine(), opts)
 }
 
-func newHarnessOn(t *testing.T, eng *recEngine, opts Options) *harness {
+func newHarnessOn(t testing.TB, eng *recEngine, opts Options) *harness {
 	t.Helper()
 	h := &harness{t: t, eng: eng, bell: &lockedBuffer{}, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	opts.sync = true
