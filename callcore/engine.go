@@ -488,18 +488,9 @@ func (e *Engine) pickInviteLocked(inviteID string) *invitation {
 // Accept answers an invitation and joins its call. inviteID "" means the
 // ringing invitation; roomID and callType 0 mean the invitation's.
 func (e *Engine) Accept(ctx context.Context, inviteID string, roomID uint32, callType int) error {
-	if callType != 0 && !proto.ValidCallType(callType) {
-		return fmt.Errorf("%w: call type %d", ErrInvalidArgument, callType)
-	}
-	c, err := e.client()
+	c, inv, err := e.answering(inviteID, callType)
 	if err != nil {
 		return err
-	}
-	e.mu.Lock()
-	inv := e.pickInviteLocked(inviteID)
-	e.mu.Unlock()
-	if inv == nil {
-		return ErrNoInvitation
 	}
 	if roomID != 0 && roomID != inv.RoomID {
 		return fmt.Errorf("%w: room %d is not the invitation's (%d)", ErrInvalidArgument, roomID, inv.RoomID)
@@ -535,6 +526,25 @@ func (e *Engine) Accept(ctx context.Context, inviteID string, roomID uint32, cal
 	return nil
 }
 
+// answering checks what Accept and Reject share: a valid call type, a
+// connection, and the invitation ("" = the ringing one).
+func (e *Engine) answering(inviteID string, callType int) (*signal.Client, *invitation, error) {
+	if callType != 0 && !proto.ValidCallType(callType) {
+		return nil, nil, fmt.Errorf("%w: call type %d", ErrInvalidArgument, callType)
+	}
+	c, err := e.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	e.mu.Lock()
+	inv := e.pickInviteLocked(inviteID)
+	e.mu.Unlock()
+	if inv == nil {
+		return nil, nil, ErrNoInvitation
+	}
+	return c, inv, nil
+}
+
 // forgetUnknownInvite drops an invitation the server says does not exist.
 func (e *Engine) forgetUnknownInvite(err error, id string) {
 	var perr *proto.Error
@@ -548,18 +558,9 @@ func (e *Engine) forgetUnknownInvite(err error, id string) {
 // Reject declines an invitation ("" = the ringing one). The rejecting side
 // gets no event, as in TRTCCalling.
 func (e *Engine) Reject(ctx context.Context, inviteID string, isBusy bool, callType int) error {
-	if callType != 0 && !proto.ValidCallType(callType) {
-		return fmt.Errorf("%w: call type %d", ErrInvalidArgument, callType)
-	}
-	c, err := e.client()
+	c, inv, err := e.answering(inviteID, callType)
 	if err != nil {
 		return err
-	}
-	e.mu.Lock()
-	inv := e.pickInviteLocked(inviteID)
-	e.mu.Unlock()
-	if inv == nil {
-		return ErrNoInvitation
 	}
 	id := inv.InviteID
 	err = c.Request(ctx, proto.TypeReject, proto.RejectRequest{InviteID: id, Busy: isBusy}, func(json.RawMessage) error {

@@ -285,6 +285,33 @@ func (s *stream) wait(timer *time.Timer) error {
 	}
 }
 
+// when waits, up to the stall timeout between device callbacks, until
+// ready holds, then runs do; both under the stream's lock. A stopped
+// device gives stopErr.
+func (s *stream) when(op string, stopErr error, ready func() bool, do func()) error {
+	timer := time.NewTimer(s.stall)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		switch {
+		case s.closed:
+			s.mu.Unlock()
+			return ErrClosed
+		case ready():
+			do()
+			s.mu.Unlock()
+			return nil
+		case s.stopped:
+			s.mu.Unlock()
+			return fmt.Errorf("%s: %w: device stopped", op, stopErr)
+		}
+		s.mu.Unlock()
+		if err := s.wait(timer); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+}
+
 // Capture reads 16-bit PCM frames from a microphone. It is clocked: ReadFrame
 // blocks until a frame has been recorded.
 type Capture struct{ s *stream }
@@ -315,27 +342,9 @@ func (c *Capture) ReadFrame(pcm []int16) error {
 	if len(pcm) == 0 || len(pcm) > len(s.ring.buf) {
 		return fmt.Errorf("%w: %d samples, ring holds %d", audio.ErrFrameSize, len(pcm), len(s.ring.buf))
 	}
-	timer := time.NewTimer(s.stall)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		switch {
-		case s.closed:
-			s.mu.Unlock()
-			return ErrClosed
-		case s.ring.n >= len(pcm):
-			s.ring.read(pcm)
-			s.mu.Unlock()
-			return nil
-		case s.stopped:
-			s.mu.Unlock()
-			return fmt.Errorf("capture: %w: device stopped", io.ErrUnexpectedEOF)
-		}
-		s.mu.Unlock()
-		if err := s.wait(timer); err != nil {
-			return fmt.Errorf("capture: %w", err)
-		}
-	}
+	return s.when("capture", io.ErrUnexpectedEOF,
+		func() bool { return s.ring.n >= len(pcm) },
+		func() { s.ring.read(pcm) })
 }
 
 // Clocked reports true: the microphone paces ReadFrame.
@@ -388,27 +397,9 @@ func (p *Playback) WriteFrame(pcm []int16) error {
 	if len(pcm) > len(s.ring.buf) {
 		return fmt.Errorf("%w: %d samples, ring holds %d", audio.ErrFrameSize, len(pcm), len(s.ring.buf))
 	}
-	timer := time.NewTimer(s.stall)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		switch {
-		case s.closed:
-			s.mu.Unlock()
-			return ErrClosed
-		case s.ring.free() >= len(pcm):
-			s.ring.write(pcm)
-			s.mu.Unlock()
-			return nil
-		case s.stopped:
-			s.mu.Unlock()
-			return fmt.Errorf("playback: %w: device stopped", io.ErrClosedPipe)
-		}
-		s.mu.Unlock()
-		if err := s.wait(timer); err != nil {
-			return fmt.Errorf("playback: %w", err)
-		}
-	}
+	return s.when("playback", io.ErrClosedPipe,
+		func() bool { return s.ring.free() >= len(pcm) },
+		func() { s.ring.write(pcm) })
 }
 
 // Clocked reports true: the speaker paces WriteFrame once its ring is full.

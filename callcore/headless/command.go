@@ -46,35 +46,24 @@ ringing timeout in seconds, default 30, 0 = ring until answered.`,
   EOF`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Secret == "" {
-				opts.Secret = os.Getenv(EnvSecret)
+			log, closeLog, err := openLog(logFile)
+			if err != nil {
+				return err
 			}
-			opts.Logger = slog.New(slog.DiscardHandler)
-			if logFile != "" {
-				f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-				if err != nil {
-					return fmt.Errorf("open log file: %w", err)
-				}
-				defer f.Close()
-				opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			}
+			defer closeLog()
+			opts.Logger = log
+			opts.fillSecret()
 			return Run(cmd.Context(), opts, cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}
+	addLoginFlags(cmd, &opts, &logFile, "")
 	f := cmd.Flags()
-	f.StringVar(&opts.ServerURL, "server", DefaultServerURL, "signaling server URL, ws://HOST:PORT/ws")
-	f.Uint32Var(&opts.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
-	f.StringVar(&opts.UserID, "user", "", "user ID to log in as")
-	f.StringVar(&opts.UserSig, "usersig", "", "userSig to log in with (or --secret to make one)")
-	f.StringVar(&opts.Secret, "secret", "", "secret key to make a userSig with (default $"+EnvSecret+")")
 	f.DurationVar(&opts.UserSigExpire, "usersig-expire", DefaultUserSigExpire, "validity of a userSig made from --secret")
 	f.BoolVar(&opts.AutoAccept, "auto-accept", false, "accept every invitation")
 	f.BoolVar(&opts.AutoReject, "auto-reject", false, "reject every invitation")
 	f.IntVar(&opts.GroupTimeout, "group-timeout", 0, "ringing timeout of groupCall in seconds (default 30)")
-	f.StringVar(&logFile, "log", "", "append logs (slog text) to this file; default: no logs")
 	addMediaFlags(cmd, &opts.Media)
 	cmd.MarkFlagsMutuallyExclusive("auto-accept", "auto-reject")
-	cmd.MarkFlagsMutuallyExclusive("usersig", "secret")
 	for _, name := range []string{"sdkappid", "user"} {
 		_ = cmd.MarkFlagRequired(name) // cannot fail: the flags exist
 	}
@@ -98,4 +87,38 @@ func addMediaFlags(cmd *cobra.Command, m *MediaOptions) {
 	f.Float64Var(&m.ImpairLoss, "impair-loss", m.ImpairLoss, "testing aid: drop this fraction (0..0.5) of inbound media datagrams")
 	f.DurationVar(&m.ImpairJitter, "impair-jitter", m.ImpairJitter, "testing aid: delay each inbound media datagram by a random 0..DURATION (at most 500ms; reorders)")
 	f.DurationVar(&m.StatsEvery, "stats", m.StatsEvery, "print a STATS event per remote user at this interval (0: only on the stats command)")
+}
+
+// addLoginFlags registers the flags headless and echo share: where to log
+// in, as whom, and the log file.
+func addLoginFlags(cmd *cobra.Command, o *Options, logFile *string, defaultUser string) {
+	f := cmd.Flags()
+	f.StringVar(&o.ServerURL, "server", DefaultServerURL, "signaling server URL, ws://HOST:PORT/ws")
+	f.Uint32Var(&o.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
+	f.StringVar(&o.UserID, "user", defaultUser, "user ID to log in as")
+	f.StringVar(&o.UserSig, "usersig", "", "userSig to log in with (or --secret to make one)")
+	f.StringVar(&o.Secret, "secret", "", "secret key to make a userSig with (default $"+EnvSecret+")")
+	f.StringVar(logFile, "log", "", "append logs (slog text) to this file; default: no logs")
+	cmd.MarkFlagsMutuallyExclusive("usersig", "secret")
+}
+
+// fillSecret takes the secret from the environment when no flag gave one.
+func (o *Options) fillSecret() {
+	if o.Secret == "" {
+		o.Secret = os.Getenv(EnvSecret)
+	}
+}
+
+// openLog returns a logger writing slog text to path, or discarding
+// everything when path is empty, and the function that closes the file.
+func openLog(path string) (*slog.Logger, func(), error) {
+	if path == "" {
+		return slog.New(slog.DiscardHandler), func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open log file: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return log, func() { _ = f.Close() }, nil
 }

@@ -54,9 +54,6 @@ func TestMediaSurvivesLossAndJitter(t *testing.T) {
 		if math.Abs(hz-440) > 440*0.02 || level <= -30 {
 			t.Errorf("line %d: alice's tone at bob is %.1f Hz at %.1f dBFS, want 440 Hz ±2 %% above -30 dBFS", i, hz, level)
 		}
-		if math.Abs(fps-15) > 15*0.3 {
-			t.Errorf("line %d: alice's video at bob runs at %.1f fps, want 15 ±30 %%", i, fps)
-		}
 		if freeze >= 1000 {
 			t.Errorf("line %d: alice's video froze for %.0f ms", i, freeze)
 		}
@@ -66,6 +63,14 @@ func TestMediaSurvivesLossAndJitter(t *testing.T) {
 	}
 	last := lines[len(lines)-1]
 	a, v := sub(last, "audio"), sub(last, "video")
+	// The frame rate over the whole window: one-second lines swing with
+	// the load of a 2-core machine (a late line counts a frame twice),
+	// while what is judged is that video keeps coming at its rate.
+	frames := fnum(v, "framesDecoded") - fnum(sub(start, "video"), "framesDecoded")
+	secs := (fnum(last, "ts") - fnum(start, "ts")) / 1000
+	if avg := frames / secs; math.Abs(avg-15) > 15*0.3 {
+		t.Errorf("alice's video at bob ran at %.1f fps over %.1f s, want 15 ±30 %%", avg, secs)
+	}
 	// Loss must really have happened, and been hidden.
 	if fnum(a, "packetsLost") == 0 || fnum(a, "concealed") == 0 {
 		t.Errorf("audio lost %v and concealed %v packets: the impairment did not bite or was not concealed",

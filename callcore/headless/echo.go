@@ -2,10 +2,7 @@ package headless
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"log/slog"
-	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -28,33 +25,21 @@ mirrored (the test pattern until the caller's video arrives). Events are
 printed as JSON lines, as in headless mode. It runs until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Secret == "" {
-				opts.Secret = os.Getenv(EnvSecret)
+			log, closeLog, err := openLog(logFile)
+			if err != nil {
+				return err
 			}
+			defer closeLog()
+			opts.Logger = log
+			opts.fillSecret()
 			opts.AutoAccept = true
 			opts.Media.Enabled = true
 			opts.Media.Echo = true
-			opts.Logger = slog.New(slog.DiscardHandler)
-			if logFile != "" {
-				f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-				if err != nil {
-					return fmt.Errorf("open log file: %w", err)
-				}
-				defer f.Close()
-				opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			}
 			return RunEcho(cmd.Context(), opts, cmd.OutOrStdout())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&opts.ServerURL, "server", DefaultServerURL, "signaling server URL, ws://HOST:PORT/ws")
-	f.Uint32Var(&opts.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
-	f.StringVar(&opts.UserID, "user", "echo", "user ID of the echo contact")
-	f.StringVar(&opts.UserSig, "usersig", "", "userSig to log in with (or --secret to make one)")
-	f.StringVar(&opts.Secret, "secret", "", "secret key to make a userSig with (default $"+EnvSecret+")")
-	f.BoolVar(&opts.Media.LoopbackICE, "ice-loopback", false, "gather ICE candidates on 127.0.0.1 only")
-	f.StringVar(&logFile, "log", "", "append logs (slog text) to this file; default: no logs")
-	cmd.MarkFlagsMutuallyExclusive("usersig", "secret")
+	addLoginFlags(cmd, &opts, &logFile, "echo")
+	cmd.Flags().BoolVar(&opts.Media.LoopbackICE, "ice-loopback", false, "gather ICE candidates on 127.0.0.1 only")
 	_ = cmd.MarkFlagRequired("sdkappid") // cannot fail: the flag exists
 	return cmd
 }
