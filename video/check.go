@@ -44,7 +44,7 @@ func CheckPattern(f *Frame, tol int) error {
 		return fmt.Errorf("%w: frame too small for the pattern", ErrBadSize)
 	}
 	for i, m := range means {
-		want := PatternBars[i]
+		want := patternBars[i]
 		if absInt(int(m.R)-int(want.R)) > tol || absInt(int(m.G)-int(want.G)) > tol || absInt(int(m.B)-int(want.B)) > tol {
 			return fmt.Errorf("video: bar %d mean %v, want %v ± %d", i, m, want, tol)
 		}

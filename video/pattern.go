@@ -6,10 +6,13 @@ import (
 	"sync"
 )
 
-// PatternBars are the colours of the seven vertical bars of the test
-// pattern, left to right (100 % SMPTE-like bars). Tests compare BarMeans of a
-// decoded frame against these.
-var PatternBars = [7]color.RGBA{
+// PatternBars returns the colours of the seven vertical bars of the test
+// pattern, left to right (100 % SMPTE-like bars). Tests compare BarMeans of
+// a decoded frame against these. A function, so no caller can change them.
+func PatternBars() [7]color.RGBA { return patternBars }
+
+// patternBars is read-only: PatternBars hands out copies.
+var patternBars = [7]color.RGBA{
 	{255, 255, 255, 255}, // white
 	{255, 255, 0, 255},   // yellow
 	{0, 255, 255, 255},   // cyan
@@ -75,7 +78,7 @@ func (p *Pattern) Frame(n int) *Frame {
 	w, h := p.w, p.h
 	f := NewFrame(w, h)
 	barsEnd := (h * 2 / 3) &^ 1
-	for i, c := range PatternBars {
+	for i, c := range patternBars {
 		x0, x1 := barEdge(i, w), barEdge(i+1, w)
 		if i == 6 {
 			x1 = w

@@ -49,7 +49,7 @@ func TestPatternBarColours(t *testing.T) {
 		f := p.Frame(7)
 		means := BarMeans(f)
 		for i, m := range means {
-			want := PatternBars[i]
+			want := PatternBars()[i]
 			if d := maxDiff(m, want); d > 3 {
 				t.Errorf("%v bar %d mean %v want %v", sz, i, m, want)
 			}

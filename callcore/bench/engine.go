@@ -26,9 +26,11 @@ type party struct {
 }
 
 // watchedEvents are the events a party queues for the benchmark to read.
-var watchedEvents = []callcore.EventName{
-	callcore.EventInvited, callcore.EventUserEnter, callcore.EventCallEnd,
-	callcore.EventUserLeave, callcore.EventReject, callcore.EventNoResp,
+func watchedEvents() []callcore.EventName {
+	return []callcore.EventName{
+		callcore.EventInvited, callcore.EventUserEnter, callcore.EventCallEnd,
+		callcore.EventUserLeave, callcore.EventReject, callcore.EventNoResp,
+	}
 }
 
 // newParty creates an engine for user with media from opts and logs it in.
@@ -46,7 +48,7 @@ func newParty(ctx context.Context, env benchEnv, user string, opts media.Options
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	p := &party{user: user, eng: eng, factory: tf, events: make(chan callcore.Event, 256), done: make(chan struct{})}
-	for _, name := range watchedEvents {
+	for _, name := range watchedEvents() {
 		eng.On(name, func(ev callcore.Event) {
 			select {
 			case p.events <- ev:

@@ -67,7 +67,7 @@ func mirroredPattern(f *vid.Frame) bool {
 		return false
 	}
 	for i, m := range means {
-		want := vid.PatternBars[6-i]
+		want := vid.PatternBars()[6-i]
 		if d(m.R, want.R) > 40 || d(m.G, want.G) > 40 || d(m.B, want.B) > 40 {
 			return false
 		}

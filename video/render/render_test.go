@@ -298,7 +298,7 @@ func TestSixel(t *testing.T) {
 		t.Fatalf("decoded %d pixel rows", len(pix))
 	}
 	// Bars decode to their colours (palette in percent).
-	for i, want := range video.PatternBars {
+	for i, want := range video.PatternBars() {
 		x := (2*i + 1) * 320 / 14
 		c := pix[40][x]
 		got := pal[c]
