@@ -46,6 +46,9 @@ type Config struct {
 	VideoIn  string `toml:"video_in"`
 	// ICELoopback keeps media on 127.0.0.1 (calls on one machine).
 	ICELoopback bool `toml:"ice_loopback"`
+	// ICEServers are STUN/TURN URLs used besides those the signaling
+	// server hands out at login.
+	ICEServers []string `toml:"ice_servers"`
 	// Contacts are the userIDs listed (with presence) on the contacts screen.
 	Contacts []string `toml:"contacts"`
 	// Groups are IM group IDs offered for group calls.

@@ -41,6 +41,8 @@ audio_out = ""
 video_in = ""
 # Keep media on 127.0.0.1 (only for calls between programs on this machine).
 ice_loopback = false
+# STUN/TURN servers, besides those the signaling server hands out at login.
+ice_servers = []
 
 # People shown on the contacts screen, with their presence.
 contacts = ["bob", "carol"]

@@ -30,6 +30,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.c.AudioOut, "audio-out", "", "audio sink: speaker[:DEVICE] | wav:FILE | null (default speaker)")
 	fs.StringVar(&f.c.VideoIn, "video-in", "", "video source: camera[:DEVICE] | pattern | y4m:FILE | none (default camera)")
 	fs.BoolVar(&f.c.ICELoopback, "ice-loopback", false, "keep media on 127.0.0.1 (calls on one machine)")
+	fs.StringArrayVar(&f.c.ICEServers, "ice-server", nil, "STUN/TURN server URL (repeatable)")
 	fs.StringVar(&f.c.Renderer, "renderer", "", "video renderer: auto, truecolor, 256, ascii, sixel")
 	fs.StringVar(&f.c.LogFile, "log", "", "log file (default $XDG_STATE_HOME/termcall/termcall.log)")
 	return f
@@ -92,6 +93,9 @@ func (f *Flags) Apply(fs *pflag.FlagSet, c Config) Config {
 	set("video-in", &c.VideoIn, f.c.VideoIn)
 	if fs.Changed("ice-loopback") {
 		c.ICELoopback = f.c.ICELoopback
+	}
+	if fs.Changed("ice-server") {
+		c.ICEServers = f.c.ICEServers
 	}
 	set("renderer", &c.Renderer, f.c.Renderer)
 	set("log", &c.LogFile, f.c.LogFile)

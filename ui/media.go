@@ -98,7 +98,7 @@ func DefaultMedia(cfg config.Config, sinks func(viewID string) video.Sink, log *
 	f, err := media.NewFactory(media.Options{
 		AudioIn: in, AudioOut: out, VideoIn: vin, ViewSink: sinks,
 		Width: vcfg.Width, Height: vcfg.Height, FPS: vcfg.FPS,
-		LoopbackOnly: cfg.ICELoopback, Logger: log,
+		LoopbackOnly: cfg.ICELoopback, Logger: log, ICEServers: media.ICEServerURLs(cfg.ICEServers),
 		// The stats loop feeds USER_VOICE_VOLUME; the quality indicator
 		// reads snapshots.
 		StatsEvery: time.Second,

@@ -83,6 +83,7 @@ func addMediaFlags(cmd *cobra.Command, m *MediaOptions) {
 	f.IntVar(&m.Height, "height", m.Height, "sent video height")
 	f.IntVar(&m.FPS, "fps", m.FPS, "sent video frame rate")
 	f.DurationVar(&m.AudioFrame, "audio-frame", m.AudioFrame, "Opus frame duration: 20ms or 10ms")
+	f.StringArrayVar(&m.ICEServers, "ice-server", m.ICEServers, "STUN/TURN server URL (repeatable), besides those the signaling server hands out")
 	f.BoolVar(&m.LoopbackICE, "ice-loopback", m.LoopbackICE, "gather ICE candidates on 127.0.0.1 only (one-machine calls, tests)")
 	f.Float64Var(&m.ImpairLoss, "impair-loss", m.ImpairLoss, "testing aid: drop this fraction (0..0.5) of inbound media datagrams")
 	f.DurationVar(&m.ImpairJitter, "impair-jitter", m.ImpairJitter, "testing aid: delay each inbound media datagram by a random 0..DURATION (at most 500ms; reorders)")

@@ -35,6 +35,7 @@ type MediaOptions struct {
 	FPS         int           // sent frame rate
 	AudioFrame  time.Duration // 20 ms or 10 ms Opus frames
 	LoopbackICE bool          // ICE candidates on 127.0.0.1 only
+	ICEServers  []string      // STUN/TURN URLs besides those the server hands out
 	StatsEvery  time.Duration // STATS interval; 0 = only on the stats command
 	// ImpairLoss and ImpairJitter degrade this client's inbound media
 	// path: each datagram is dropped with probability ImpairLoss or
@@ -96,7 +97,7 @@ func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) 
 	m := &mediaSetup{sinks: map[string]video.Sink{}, fps: o.VideoOutFPS, log: log}
 	opts := media.Options{
 		Width: o.Width, Height: o.Height, FPS: o.FPS, AudioFrame: o.AudioFrame,
-		LoopbackOnly: o.LoopbackICE, StatsEvery: o.StatsEvery, Logger: log, OnStats: onStats,
+		LoopbackOnly: o.LoopbackICE, StatsEvery: o.StatsEvery, ICEServers: media.ICEServerURLs(o.ICEServers), Logger: log, OnStats: onStats,
 		ViewSink: m.viewSink, Impair: imp,
 	}
 	if o.StatsEvery <= 0 {

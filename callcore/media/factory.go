@@ -143,6 +143,16 @@ func (f *Factory) Snapshot() []Stats {
 	return out
 }
 
+// ICEServerURLs turns configured STUN/TURN URLs into ICE servers, one
+// each (credentials come from the signaling server at login).
+func ICEServerURLs(urls []string) []webrtc.ICEServer {
+	out := make([]webrtc.ICEServer, 0, len(urls))
+	for _, u := range urls {
+		out = append(out, webrtc.ICEServer{URLs: []string{u}})
+	}
+	return out
+}
+
 // iceServers merges the servers handed out at login with configured ones.
 func iceServers(opts Options, c callcore.MediaCall) []webrtc.ICEServer {
 	out := append([]webrtc.ICEServer(nil), opts.ICEServers...)
