@@ -77,7 +77,12 @@ func TestMediaSurvivesLossAndJitter(t *testing.T) {
 			a["packetsLost"], a["concealed"])
 	}
 	if fnum(v, "nacksSent")+fnum(v, "plisSent") == 0 {
-		t.Errorf("bob sent no NACK and no PLI for alice's video under loss")
+		// Video is ~15 small packets a second: 8 s at 5 % loss can, rarely,
+		// lose none of them. Wait for the first repair instead.
+		bob.Expect(t, "STATS", 20*time.Second, func(ev event) bool {
+			vv := sub(ev, "video")
+			return str(ev, "userID") == "alice" && fnum(vv, "nacksSent")+fnum(vv, "plisSent") > 0
+		})
 	}
 	t.Logf("bob's view of alice under 5 %% loss + 30 ms jitter (freeze max %.0f ms, fps %.1f..%.1f):\n%s",
 		maxFreeze, minFPS, maxFPS, report.String())

@@ -179,6 +179,12 @@ func TestOneToOneToneAndPattern(t *testing.T) {
 		t.Errorf("decoded frame is not the pattern: %v", err)
 	}
 
+	// RTCP receiver reports give the round trip (tiny on loopback, > 0).
+	waitFor(t, "RTT from receiver reports", 10*time.Second, func() bool {
+		s, _ := b.latest("alice")
+		return s.RTTMs > 0 && s.RTTMs < 1000
+	})
+
 	// Mute: bob's level for alice drops to nothing; unmute brings it back.
 	a.sess.SetMicMute(true)
 	waitFor(t, "alice silent at bob", 10*time.Second, func() bool {

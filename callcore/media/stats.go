@@ -2,8 +2,6 @@ package media
 
 import (
 	"time"
-
-	"github.com/pion/webrtc/v4"
 )
 
 // Stats describes the media with one peer over the last interval.
@@ -133,12 +131,8 @@ func (s *Session) peerStats(r *remote, now time.Time) Stats {
 	}
 	r.mu.Unlock()
 
-	if pc, ok := s.mesh.PeerConnection(r.id); ok {
-		for _, v := range pc.GetStats() {
-			if x, ok := v.(webrtc.RemoteInboundRTPStreamStats); ok && x.RoundTripTime > 0 {
-				st.RTTMs = x.RoundTripTime * 1000
-			}
-		}
+	if rtt, ok := s.mesh.RTT(r.id); ok {
+		st.RTTMs = float64(rtt.Microseconds()) / 1000
 	}
 	if ssrc != 0 {
 		st.Video.NACKsSent = s.mesh.NACKsSent(ssrc)

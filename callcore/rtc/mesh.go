@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -104,6 +105,7 @@ type peer struct {
 	up       bool
 	down     bool
 	downTime *time.Timer
+	rtt      atomic.Int64 // ns, from the peer's RTCP receiver reports; 0 = none yet
 }
 
 // New builds a Mesh with Opus and VP8, NACK, RTCP reports and PLI support.
@@ -229,7 +231,7 @@ func (m *Mesh) newPeerLocked(userID string, offerer bool) (*peer, error) {
 			return nil, fmt.Errorf("add %s track for %s: %w", tr.Kind(), userID, err)
 		}
 		m.wg.Add(1)
-		go m.readRTCP(userID, sender, tr.Kind() == webrtc.RTPCodecTypeVideo)
+		go m.readRTCP(p, sender, tr.Kind() == webrtc.RTPCodecTypeVideo)
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
@@ -245,7 +247,19 @@ func (m *Mesh) newPeerLocked(userID string, offerer bool) (*peer, error) {
 			m.log.Debug("send candidate", "peer", userID, "err", err)
 		}
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		// Incoming RTCP (the peer's sender reports) only passes the
+		// interceptors when read; without it receiver reports carry no
+		// LSR and nobody learns the round trip.
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			for {
+				if _, _, err := recv.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
 		if m.cb.Track != nil {
 			m.cb.Track(userID, t)
 			return
@@ -267,25 +281,68 @@ func (m *Mesh) newPeerLocked(userID string, offerer bool) (*peer, error) {
 	return p, nil
 }
 
-// readRTCP keeps the sender's interceptors running and turns PLI/FIR into
-// keyframe requests.
-func (m *Mesh) readRTCP(userID string, s *webrtc.RTPSender, video bool) {
+// readRTCP keeps the sender's interceptors running, turns PLI/FIR into
+// keyframe requests and takes the round-trip time from receiver reports.
+func (m *Mesh) readRTCP(p *peer, s *webrtc.RTPSender, video bool) {
 	defer m.wg.Done()
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
 			return
 		}
-		if !video || m.cb.KeyframeRequest == nil {
-			continue
-		}
-		for _, p := range pkts {
-			switch p.(type) {
+		now := time.Now()
+		for _, pkt := range pkts {
+			switch x := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				m.cb.KeyframeRequest(userID)
+				if video && m.cb.KeyframeRequest != nil {
+					m.cb.KeyframeRequest(p.id)
+				}
+			case *rtcp.ReceiverReport:
+				p.noteRTT(now, x.Reports)
+			case *rtcp.SenderReport:
+				p.noteRTT(now, x.Reports)
 			}
 		}
 	}
+}
+
+// noteRTT computes the round trip from reception reports (RFC 3550
+// §6.4.1: arrival - LSR - DLSR, in 1/65536 s of the NTP clock). Computing
+// it here, rather than asking pion's GetStats, also keeps clear of a data
+// race between GetStats and a PeerConnection that pion closes by itself.
+func (p *peer) noteRTT(now time.Time, reports []rtcp.ReceptionReport) {
+	arrival := ntpMiddle(now)
+	for _, r := range reports {
+		if r.LastSenderReport == 0 {
+			continue
+		}
+		d := arrival - r.LastSenderReport - r.Delay
+		if d >= 1<<31 {
+			continue // clocks disagree: a negative round trip
+		}
+		p.rtt.Store(int64(d) * int64(time.Second) / 65536)
+	}
+}
+
+// ntpMiddle returns the middle 32 bits of the NTP timestamp of t.
+func ntpMiddle(t time.Time) uint32 {
+	const ntpEpochOffset = 2208988800 // seconds from 1900 to 1970
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
+	return uint32((secs<<32 | frac) >> 16)
+}
+
+// RTT returns the latest round-trip time to userID from RTCP, and false
+// before the first receiver report.
+func (m *Mesh) RTT(userID string) (time.Duration, bool) {
+	m.mu.Lock()
+	p := m.peers[userID]
+	m.mu.Unlock()
+	if p == nil {
+		return 0, false
+	}
+	ns := p.rtt.Load()
+	return time.Duration(ns), ns > 0
 }
 
 func (m *Mesh) stateChange(p *peer, s webrtc.PeerConnectionState) {
