@@ -46,14 +46,9 @@ ringing timeout in seconds, default 30, 0 = ring until answered.`,
   EOF`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, closeLog, err := openLog(logFile)
-			if err != nil {
-				return err
-			}
-			defer closeLog()
-			opts.Logger = log
-			opts.fillSecret()
-			return Run(cmd.Context(), opts, cmd.InOrStdin(), cmd.OutOrStdout())
+			return runLogged(logFile, &opts, func() error {
+				return Run(cmd.Context(), opts, cmd.InOrStdin(), cmd.OutOrStdout())
+			})
 		},
 	}
 	addLoginFlags(cmd, &opts, &logFile, "")
@@ -103,11 +98,19 @@ func addLoginFlags(cmd *cobra.Command, o *Options, logFile *string, defaultUser 
 	cmd.MarkFlagsMutuallyExclusive("usersig", "secret")
 }
 
-// fillSecret takes the secret from the environment when no flag gave one.
-func (o *Options) fillSecret() {
+// runLogged points o.Logger at the log file, takes the secret from the
+// environment when no flag gave one, and runs run.
+func runLogged(logFile string, o *Options, run func() error) error {
+	log, closeLog, err := openLog(logFile)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	o.Logger = log
 	if o.Secret == "" {
 		o.Secret = os.Getenv(EnvSecret)
 	}
+	return run()
 }
 
 // openLog returns a logger writing slog text to path, or discarding

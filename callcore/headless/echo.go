@@ -25,17 +25,12 @@ mirrored (the test pattern until the caller's video arrives). Events are
 printed as JSON lines, as in headless mode. It runs until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, closeLog, err := openLog(logFile)
-			if err != nil {
-				return err
-			}
-			defer closeLog()
-			opts.Logger = log
-			opts.fillSecret()
 			opts.AutoAccept = true
 			opts.Media.Enabled = true
 			opts.Media.Echo = true
-			return RunEcho(cmd.Context(), opts, cmd.OutOrStdout())
+			return runLogged(logFile, &opts, func() error {
+				return RunEcho(cmd.Context(), opts, cmd.OutOrStdout())
+			})
 		},
 	}
 	addLoginFlags(cmd, &opts, &logFile, "echo")
