@@ -49,6 +49,10 @@ func (m *Model) headerView() string {
 	switch {
 	case m.kicked:
 		state = m.st.Error.Render("signed out")
+	case m.loggedIn && m.phase == phaseIncoming:
+		state = m.st.Presence.Busy.Render("ringing")
+	case m.loggedIn && m.phase == phaseOutgoing:
+		state = m.st.Presence.Busy.Render("calling")
 	case m.loggedIn && m.phase != phaseIdle:
 		state = m.st.Presence.Busy.Render("in a call")
 	case m.loggedIn:
