@@ -98,6 +98,10 @@ func (m *Model) onEvent(ev callcore.Event) tea.Cmd {
 		}
 		m.call.callType = d.NewCallType
 		m.camOn = d.NewCallType == callTypeVideo
+		for _, p := range m.call.parts {
+			// The switch turns everyone's camera on or off with it.
+			p.video = m.camOn
+		}
 		m.notice = fmt.Sprintf("%s switched to %s", d.UserID, callTypeName(d.NewCallType))
 		return m.syncViews()
 	case callcore.Error:

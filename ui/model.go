@@ -122,8 +122,9 @@ func (c *callState) part(id string) *participant {
 	p := c.parts[id]
 	if p == nil {
 		// TRTCCalling sends no initial availability events: a member
-		// has mic and camera on until USER_*_AVAILABLE says otherwise.
-		p = &participant{id: id, audio: true, video: true}
+		// has mic on, and camera on in a video call, until
+		// USER_*_AVAILABLE says otherwise.
+		p = &participant{id: id, audio: true, video: c.callType == callTypeVideo}
 		c.parts[id] = p
 		c.order = append(c.order, id)
 	}

@@ -271,3 +271,26 @@ func TestQuitStopsPump(t *testing.T) {
 		t.Fatalf("%d handlers left after Close", n)
 	}
 }
+
+func TestCameraIndicatorFollowsCallType(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.event(callcore.EventInvited, invited("bob", callTypeAudio))
+	h.key("a")
+	h.event(callcore.EventUserEnter, callcore.UserRef{UserID: "bob"})
+	bobLine := func() string {
+		for _, l := range strings.Split(h.view(), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "bob ") {
+				return l
+			}
+		}
+		t.Fatalf("no line for bob:\n%s", h.view())
+		return ""
+	}
+	if l := bobLine(); !strings.Contains(l, "cam ○ off") {
+		t.Fatalf("audio call: bob's camera should show off: %q", l)
+	}
+	h.event(callcore.EventCallTypeChanged, callcore.CallTypeChanged{OldCallType: 1, NewCallType: 2, UserID: "bob"})
+	if l := bobLine(); !strings.Contains(l, "cam ●") {
+		t.Fatalf("after switching to video bob's camera should show on: %q", l)
+	}
+}
