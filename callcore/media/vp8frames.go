@@ -150,12 +150,18 @@ func (a *vp8Assembler) release(now time.Time) []vp8Frame {
 		if o == nil {
 			return out
 		}
-		if !o.complete() {
+		// A gap in sequence numbers before the oldest frame is a frame we
+		// have not seen a packet of yet: wait for its retransmission too
+		// (unless a frame was given up already: then only a keyframe helps).
+		gap := !a.lossNext && a.haveSeq && o.haveStart && o.start != a.lastSeq+1
+		if !o.complete() || gap {
 			if now.Sub(o.first) < frameWait && len(a.pending) < maxPendingFrames {
 				return out
 			}
-			a.drop(o)
-			continue
+			if !o.complete() {
+				a.drop(o)
+				continue
+			}
 		}
 		delete(a.pending, o.ts)
 		seqs := make([]uint16, 0, len(o.pkts))

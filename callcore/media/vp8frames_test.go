@@ -99,10 +99,25 @@ func TestAssemblerGivesUpAndReportsLoss(t *testing.T) {
 	// A whole frame missing (sequence gap between frames) is loss too.
 	r2 := &asmRun{t: t, a: newVP8Assembler(), now: time.Unix(100, 0)}
 	r2.push(vp8Pkts(1, 0, f1, 1)...)
-	r2.push(vp8Pkts(3, 6000, f3, 1)...) // seq 2 (another frame) never came
-	r2.want(f1, f3)
-	if !r2.got[1].lossBefore {
-		t.Fatal("a sequence gap between frames must report loss")
+	r2.push(vp8Pkts(3, 6000, f3, 1)...) // seq 2 (another frame) is missing
+	r2.want(f1)                         // f3 waits for the frame in the gap
+	r2.now = r2.now.Add(frameWait + time.Millisecond)
+	f4 := frameBytes(4, 20)
+	r2.push(vp8Pkts(4, 9000, f4, 1)...) // it never came
+	r2.want(f1, f3, f4)
+	if !r2.got[1].lossBefore || r2.got[2].lossBefore {
+		t.Fatal("a sequence gap between frames must report loss, once")
+	}
+	// A frame lost whole and retransmitted in time fills the gap: no loss.
+	r3 := &asmRun{t: t, a: newVP8Assembler(), now: time.Unix(100, 0)}
+	r3.push(vp8Pkts(1, 0, f1, 1)...)
+	r3.push(vp8Pkts(3, 6000, f3, 1)...)
+	r3.push(vp8Pkts(2, 3000, f2, 1)...) // the NACKed frame arrives
+	r3.want(f1, f2, f3)
+	for i, f := range r3.got {
+		if f.lossBefore {
+			t.Fatalf("frame %d reported loss after the gap was filled", i)
+		}
 	}
 }
 

@@ -289,6 +289,13 @@ func TestReconnectResumeHook(t *testing.T) {
 func TestBackoffWhileServerDown(t *testing.T) {
 	fs := newFakeServer(t)
 	c := dial(t, Config{URL: fs.url(), ReconnectMin: 10 * time.Millisecond, ReconnectMax: 30 * time.Millisecond})
+	// The client can be up before the server's handler has recorded the
+	// socket; drop it only once it is there.
+	eventually(t, "server side of the socket", func() bool {
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		return len(fs.live) > 0
+	})
 	fs.srv.Close() // stops listening; hijacked websockets stay open
 	fs.dropAll()
 	eventually(t, "disconnected", func() bool { return !c.Connected() })
