@@ -68,7 +68,7 @@ func (s *Session) statsLoop() {
 			remotes := s.remoteList()
 			volume := map[string]int{s.call.SelfID: int(s.send.localVolume.Load())}
 			for _, r := range remotes {
-				st := s.peerStats(r, now)
+				st := s.peerStats(r, now, true)
 				recv := r.audioBytes.Load() + r.videoBytes.Load()
 				st.RecvKbps = float64(recv-lastRecv[r.id]) * 8 / 1000 / secs
 				lastRecv[r.id] = recv
@@ -90,12 +90,15 @@ func (s *Session) Snapshot() []Stats {
 	now := time.Now()
 	var out []Stats
 	for _, r := range s.remoteList() {
-		out = append(out, s.peerStats(r, now))
+		out = append(out, s.peerStats(r, now, false))
 	}
 	return out
 }
 
-func (s *Session) peerStats(r *remote, now time.Time) Stats {
+// peerStats reads one peer's stats. Only the periodic stats loop rolls the
+// fps and freeze window (roll); snapshots (the stats command, the TUI's
+// quality poll) read it without cutting the loop's window short.
+func (s *Session) peerStats(r *remote, now time.Time, roll bool) Stats {
 	st := Stats{UserID: r.id, LocalVolume: int(s.send.localVolume.Load())}
 	r.mu.Lock()
 	if r.dec != nil {
@@ -123,11 +126,13 @@ func (s *Session) peerStats(r *remote, now time.Time) Stats {
 	}
 	st.Video.FreezeMs = float64(gap.Microseconds()) / 1000
 	if secs := now.Sub(r.windowStart).Seconds(); secs >= 0.5 {
-		r.video.FPS = float64(r.windowCount) / secs
-		r.windowCount = 0
-		r.windowStart = now
-		r.longestGap = 0
-		st.Video.FPS = r.video.FPS
+		st.Video.FPS = float64(r.windowCount) / secs
+		if roll {
+			r.video.FPS = st.Video.FPS
+			r.windowCount = 0
+			r.windowStart = now
+			r.longestGap = 0
+		}
 	}
 	r.mu.Unlock()
 
