@@ -650,15 +650,9 @@ func (e *Engine) WatchPresence(ctx context.Context, users []string) ([]Presence,
 		return nil, err
 	}
 	var out []Presence
-	err = c.Request(ctx, proto.TypeWatch, proto.WatchRequest{Users: users}, func(body json.RawMessage) error {
-		var rep proto.WatchReply
-		if err := decode(body, &rep); err != nil {
-			return err
-		}
-		for _, p := range rep.Presence {
-			out = append(out, Presence{UserID: p.UserID, Status: p.Status})
-		}
-		return nil
+	err = c.Request(ctx, proto.TypeWatch, proto.WatchRequest{Users: users}, func(body json.RawMessage) (err error) {
+		out, err = decodePresence(body)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("watch presence: %w", err)
@@ -666,6 +660,19 @@ func (e *Engine) WatchPresence(ctx context.Context, users []string) ([]Presence,
 	e.mu.Lock()
 	e.watching = slices.Clone(users)
 	e.mu.Unlock()
+	return out, nil
+}
+
+// decodePresence reads a watch reply.
+func decodePresence(body json.RawMessage) ([]Presence, error) {
+	var rep proto.WatchReply
+	if err := decode(body, &rep); err != nil {
+		return nil, err
+	}
+	out := make([]Presence, 0, len(rep.Presence))
+	for _, p := range rep.Presence {
+		out = append(out, Presence{UserID: p.UserID, Status: p.Status})
+	}
 	return out, nil
 }
 

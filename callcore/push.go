@@ -378,14 +378,14 @@ func (e *Engine) resume(ctx context.Context, l *link, conn *signal.Conn) error {
 	e.mu.Unlock()
 	if len(watch) > 0 {
 		_ = conn.Request(ctx, proto.TypeWatch, proto.WatchRequest{Users: watch}, func(body json.RawMessage) error {
-			var rep proto.WatchReply
-			if err := decode(body, &rep); err != nil {
+			ps, err := decodePresence(body)
+			if err != nil {
 				return err
 			}
 			e.mu.Lock()
 			defer e.mu.Unlock()
-			for _, p := range rep.Presence {
-				e.emit(EventPresence, Presence{UserID: p.UserID, Status: p.Status})
+			for _, p := range ps {
+				e.emit(EventPresence, p)
 			}
 			return nil
 		})

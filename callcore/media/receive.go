@@ -38,7 +38,7 @@ type remote struct {
 	longestGap  time.Duration // between decoded frames, since the window started
 }
 
-func newRemote(id string, opts Options) *remote {
+func newRemote(id string) *remote {
 	return &remote{id: id, meter: audio.NewMeter(48000, time.Second), windowStart: time.Now()}
 }
 
@@ -168,49 +168,52 @@ func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
 			r.mu.Unlock()
 		}
 	}
+	// One callback for the whole stream: a closure per packet would
+	// allocate on the hot path.
+	onFrame := func(fr *video.Frame, key bool, res frameResult) {
+		switch res {
+		case frameSkipped:
+			r.mu.Lock()
+			r.video.FramesDropped++
+			r.mu.Unlock()
+			pli()
+			return
+		case frameBroken:
+			r.mu.Lock()
+			r.video.DecodeErrors++
+			r.video.FramesDropped++
+			r.mu.Unlock()
+			pli()
+			return
+		}
+		r.mu.Lock()
+		r.video.FramesDecoded++
+		if key {
+			r.video.Keyframes++
+		}
+		r.video.Width, r.video.Height = fr.Width, fr.Height
+		r.windowCount++
+		now := time.Now()
+		if !r.lastFrame.IsZero() {
+			r.longestGap = max(r.longestGap, now.Sub(r.lastFrame))
+		}
+		r.lastFrame = now
+		r.mu.Unlock()
+		for _, k := range s.viewSinks(r.id) {
+			if err := k.WriteFrame(fr); err != nil {
+				s.log.Debug("remote view", "peer", r.id, "err", err)
+			}
+		}
+		if s.opts.OnFrame != nil {
+			s.opts.OnFrame(r.id, fr)
+		}
+	}
 	for {
 		p, _, err := t.ReadRTP()
 		if err != nil {
 			return
 		}
 		r.videoBytes.Add(uint64(len(p.Payload)))
-		vr.push(p, func(fr *video.Frame, key bool, res frameResult) {
-			switch res {
-			case frameSkipped:
-				r.mu.Lock()
-				r.video.FramesDropped++
-				r.mu.Unlock()
-				pli()
-				return
-			case frameBroken:
-				r.mu.Lock()
-				r.video.DecodeErrors++
-				r.video.FramesDropped++
-				r.mu.Unlock()
-				pli()
-				return
-			}
-			r.mu.Lock()
-			r.video.FramesDecoded++
-			if key {
-				r.video.Keyframes++
-			}
-			r.video.Width, r.video.Height = fr.Width, fr.Height
-			r.windowCount++
-			now := time.Now()
-			if !r.lastFrame.IsZero() {
-				r.longestGap = max(r.longestGap, now.Sub(r.lastFrame))
-			}
-			r.lastFrame = now
-			r.mu.Unlock()
-			for _, k := range s.viewSinks(r.id) {
-				if err := k.WriteFrame(fr); err != nil {
-					s.log.Debug("remote view", "peer", r.id, "err", err)
-				}
-			}
-			if s.opts.OnFrame != nil {
-				s.opts.OnFrame(r.id, fr)
-			}
-		})
+		vr.push(p, onFrame)
 	}
 }

@@ -222,7 +222,7 @@ func (s *Session) onTrack(userID string, t *webrtc.TrackRemote) {
 	}
 	r := s.remotes[userID]
 	if r == nil {
-		r = newRemote(userID, s.opts)
+		r = newRemote(userID)
 		s.remotes[userID] = r
 	}
 	s.mu.Unlock()

@@ -68,13 +68,13 @@ func (a *vp8Assembler) push(p *rtp.Packet, now time.Time) []vp8Frame {
 	var d codecs.VP8Packet
 	payload, err := d.Unmarshal(p.Payload)
 	if err != nil || len(payload) == 0 {
-		return a.expire(now) // padding or garbage: not part of a frame
+		return a.release(now) // padding or garbage: not part of a frame; time may still expire frames
 	}
 	if a.started && !tsBefore(a.lastTS, p.Timestamp) {
 		// A frame already released or given up: a late retransmission.
 		// A long run of them means the sender restarted its clock.
 		if a.stale++; a.stale < maxFramePackets {
-			return a.expire(now)
+			return a.release(now)
 		}
 		*a = vp8Assembler{pending: map[uint32]*partialFrame{}, lossNext: true}
 	}
@@ -182,13 +182,4 @@ func (a *vp8Assembler) release(now time.Time) []vp8Frame {
 		a.lossNext = false
 		out = append(out, vp8Frame{data: data, lossBefore: loss})
 	}
-}
-
-// expire gives up frames that waited too long, and releases what that
-// unblocks.
-func (a *vp8Assembler) expire(now time.Time) []vp8Frame {
-	if len(a.pending) == 0 {
-		return nil
-	}
-	return a.release(now)
 }
