@@ -68,7 +68,9 @@ type Engine struct {
 	micMuted  bool
 	camClosed bool // CloseCamera called since the last call ended
 	camOn     bool
+	self      SelfInfo // from SetSelfInfo, re-sent to a new server session
 	views     viewBindings
+	logLevel  *slog.LevelVar
 }
 
 type listener struct {
@@ -128,13 +130,19 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
+	// Below the handler's own level: SetLogLevel can only narrow what the
+	// caller's handler lets through.
+	lv := new(slog.LevelVar)
+	lv.Set(slog.LevelDebug)
+	logger := slog.New(levelHandler{Handler: o.logger.Handler(), level: lv})
 	var sid [16]byte
 	if _, err := rand.Read(sid[:]); err != nil {
 		return nil, fmt.Errorf("session id: %w", err)
 	}
 	return &Engine{
 		cfg:       cfg,
-		log:       o.logger.With("component", "callcore"),
+		log:       logger.With("component", "callcore"),
+		logLevel:  lv,
 		factory:   o.media,
 		sessionID: hex.EncodeToString(sid[:]),
 		events:    newQueue(),
@@ -149,6 +157,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 // Handlers run on the engine's dispatcher goroutine, in registration order;
 // they may call engine methods, except Close.
 func (e *Engine) On(name EventName, h func(Event)) ListenerID {
+	name = name.canonical()
 	e.hmu.Lock()
 	defer e.hmu.Unlock()
 	e.nextLID++
@@ -159,6 +168,7 @@ func (e *Engine) On(name EventName, h func(Event)) ListenerID {
 // Off removes a handler registered with On. Events already being
 // dispatched may still reach it.
 func (e *Engine) Off(name EventName, id ListenerID) {
+	name = name.canonical()
 	e.hmu.Lock()
 	defer e.hmu.Unlock()
 	e.handlers[name] = slices.DeleteFunc(e.handlers[name], func(l listener) bool { return l.id == id })
@@ -671,10 +681,39 @@ func decodePresence(body json.RawMessage) ([]Presence, error) {
 	}
 	out := make([]Presence, 0, len(rep.Presence))
 	for _, p := range rep.Presence {
-		out = append(out, Presence{UserID: p.UserID, Status: p.Status})
+		out = append(out, presenceOf(p))
 	}
 	return out, nil
 }
+
+func presenceOf(p proto.Presence) Presence {
+	return Presence{UserID: p.UserID, Status: p.Status, NickName: p.NickName, Avatar: p.Avatar}
+}
+
+// SetSelfInfo sets how the local user is shown to others: the nickname and
+// avatar travel with our invitations (INVITED) and presence. It is kept
+// for the login and sent again when a new server session starts.
+func (e *Engine) SetSelfInfo(ctx context.Context, info SelfInfo) error {
+	if len(info.NickName) > proto.MaxNickName || len(info.Avatar) > proto.MaxAvatar {
+		return fmt.Errorf("%w: nickName at most %d bytes, avatar at most %d", ErrInvalidArgument, proto.MaxNickName, proto.MaxAvatar)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	req := proto.SelfInfo{NickName: info.NickName, Avatar: info.Avatar}
+	if err := c.Request(ctx, proto.TypeSetSelfInfo, req, nil); err != nil {
+		return fmt.Errorf("set self info: %w", err)
+	}
+	e.mu.Lock()
+	e.self = info
+	e.mu.Unlock()
+	return nil
+}
+
+// SetLogLevel changes the engine's log level (its media's included) at
+// run time; records below it are dropped.
+func (e *Engine) SetLogLevel(l slog.Level) { e.logLevel.Set(l) }
 
 // SwitchToAudioCall switches the 1:1 call to audio.
 func (e *Engine) SwitchToAudioCall(ctx context.Context) error {

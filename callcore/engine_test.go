@@ -586,7 +586,7 @@ func TestWatchPresence(t *testing.T) {
 	c := ctx(t)
 	got, err := alice.WatchPresence(c, []string{"bob", "carol"})
 	must(t, err)
-	want := []Presence{{"bob", proto.PresenceOffline}, {"carol", proto.PresenceOffline}}
+	want := []Presence{{UserID: "bob", Status: proto.PresenceOffline}, {UserID: "carol", Status: proto.PresenceOffline}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("initial presence %+v, want %+v", got, want)
 	}
@@ -594,7 +594,7 @@ func TestWatchPresence(t *testing.T) {
 	wantErr(t, err, ErrInvalidArgument)
 
 	bob := newClient(t, srv.URL(), "bob")
-	if p := data[Presence](t, alice.rec.wait(t, EventPresence, 1)); p != (Presence{"bob", proto.PresenceOnline}) {
+	if p := data[Presence](t, alice.rec.wait(t, EventPresence, 1)); p != (Presence{UserID: "bob", Status: proto.PresenceOnline}) {
 		t.Fatalf("presence %+v", p)
 	}
 	carol := newClient(t, srv.URL(), "carol")
@@ -602,7 +602,7 @@ func TestWatchPresence(t *testing.T) {
 	must(t, err)
 	eventually(t, "bob busy", func() bool {
 		for _, ev := range alice.rec.all(EventPresence) {
-			if p := ev.Data.(Presence); p == (Presence{"bob", proto.PresenceBusy}) {
+			if p := ev.Data.(Presence); p == (Presence{UserID: "bob", Status: proto.PresenceBusy}) {
 				return true
 			}
 		}
@@ -612,7 +612,7 @@ func TestWatchPresence(t *testing.T) {
 	eventually(t, "bob offline", func() bool {
 		evs := alice.rec.all(EventPresence)
 		for _, ev := range evs {
-			if p := ev.Data.(Presence); p == (Presence{"bob", proto.PresenceOffline}) {
+			if p := ev.Data.(Presence); p == (Presence{UserID: "bob", Status: proto.PresenceOffline}) {
 				return true
 			}
 		}

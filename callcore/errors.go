@@ -33,6 +33,18 @@ const (
 	codeInternal        = proto.CodeInternal
 )
 
+// Codes of ERROR events raised by the client itself. 600xx are
+// TRTCCalling's own; 601xx are termcall's. Never renumber.
+const (
+	CodeSwitchToAudioFailed = 60001 // SwitchToAudioCall refused or failed
+	CodeSwitchToVideoFailed = 60002 // SwitchToVideoCall refused or failed
+	CodeNoMicrophone        = 60003 // no microphone could be opened
+	CodeNoCamera            = 60004 // no camera could be opened
+	CodeMediaFailed         = 60101 // media with a member never connected
+	CodeICEServer           = 60102 // an ICE (STUN/TURN) server cannot be used
+	CodeUnsupportedCodec    = 60103 // a member sent a codec termcall cannot decode
+)
+
 // ErrorCode gives the code an ERROR event carries for err: the server's
 // code for a *proto.Error, the matching protocol code for the sentinels
 // above, 5000 for anything else and 0 for nil.

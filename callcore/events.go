@@ -29,7 +29,18 @@ const (
 	// EventPresence is termcall's own: a watched contact's presence changed
 	// (see Engine.WatchPresence).
 	EventPresence EventName = "PRESENCE" // Presence
+	// EventCallingEnd is TRTCCalling's other name for CALL_END: handlers
+	// registered for it receive CALL_END events (Event.Name is CALL_END).
+	EventCallingEnd EventName = "CALLING_END"
 )
+
+// canonical maps an alias to the event the engine emits.
+func (n EventName) canonical() EventName {
+	if n == EventCallingEnd {
+		return EventCallEnd
+	}
+	return n
+}
 
 // AllEvents lists every event name, for validation and help text.
 func AllEvents() []EventName {
@@ -72,6 +83,9 @@ type Invited struct {
 	GroupID     string     `json:"groupID,omitempty"`
 	InviteData  InviteData `json:"inviteData"`
 	Timeout     int        `json:"timeout"`
+	// The sponsor's SetSelfInfo, if they set one.
+	SponsorNickName string `json:"sponsorNickName,omitempty"`
+	SponsorAvatar   string `json:"sponsorAvatar,omitempty"`
 }
 
 // UserRef is the payload of USER_ACCEPT, REJECT and USER_ENTER.
@@ -167,6 +181,14 @@ type Error struct {
 // Presence is the payload of PRESENCE: Status is "online", "busy" (ringing
 // or in a call) or "offline".
 type Presence struct {
-	UserID string `json:"userID"`
-	Status string `json:"status"`
+	UserID   string `json:"userID"`
+	Status   string `json:"status"`
+	NickName string `json:"nickName,omitempty"` // their SetSelfInfo, if any
+	Avatar   string `json:"avatar,omitempty"`
+}
+
+// SelfInfo is how the local user is shown to others (SetSelfInfo).
+type SelfInfo struct {
+	NickName string `json:"nickName"`
+	Avatar   string `json:"avatar"`
 }

@@ -30,6 +30,16 @@ type MediaCall struct {
 	// the engine emits USER_LEAVE (reason "media_lost"), and hangs up a 1:1
 	// call that has no media left.
 	PeerDown func(userID string)
+	// PeerFailed reports that media with userID never connected: ICE or
+	// DTLS failed, or nothing connected within the media timeout of
+	// AddPeer. The engine emits ERROR (CodeMediaFailed) and ends a 1:1 call
+	// with reason media_failed. A peer is reported failed or down, never both.
+	PeerFailed func(userID string, err error)
+	// Error reports a media problem the user must hear about as an ERROR
+	// event: an ICE server that cannot be used (CodeICEServer), a track in a
+	// codec termcall does not decode (CodeUnsupportedCodec), a missing
+	// device (CodeNoMicrophone, CodeNoCamera).
+	Error func(code int, msg string)
 	// Volume reports each speaker's level (0-100, the local user under
 	// their own ID) about once a second: the engine emits USER_VOICE_VOLUME.
 	Volume func(volumeMap map[string]int)

@@ -59,7 +59,7 @@ func (e *Engine) handlePush(l *link, f proto.Frame) {
 	case proto.TypePresence:
 		var pr proto.Presence
 		if err = proto.DecodeBody(f, &pr); err == nil {
-			e.emit(EventPresence, Presence{UserID: pr.UserID, Status: pr.Status})
+			e.emit(EventPresence, presenceOf(pr))
 		}
 	default:
 		e.log.Debug("ignoring push", "type", f.Type)
@@ -90,6 +90,9 @@ func (e *Engine) onInvited(f proto.Frame) error {
 		GroupID:     p.GroupID,
 		InviteData:  InviteData{Version: proto.Version, CallType: p.CallType, RoomID: p.RoomID},
 		Timeout:     p.Timeout,
+
+		SponsorNickName: p.SponsorNickName,
+		SponsorAvatar:   p.SponsorAvatar,
 	})
 	return nil
 }
@@ -371,6 +374,16 @@ func (e *Engine) resume(ctx context.Context, l *link, conn *signal.Conn) error {
 		}
 		return nil
 	})
+	// A new server session has forgotten our self info too.
+	e.mu.Lock()
+	self := e.self
+	e.mu.Unlock()
+	if self != (SelfInfo{}) {
+		info := proto.SelfInfo{NickName: self.NickName, Avatar: self.Avatar}
+		if err := conn.Request(ctx, proto.TypeSetSelfInfo, info, nil); err != nil {
+			e.log.Warn("self info not restored", "err", err)
+		}
+	}
 	// A new server session has forgotten what we watched; a resumed one
 	// may have missed changes. Either way, ask again and report the state.
 	e.mu.Lock()

@@ -32,8 +32,18 @@ const (
 	MaxWatch = 256
 	// MaxTimeout is the longest ringing timeout, in seconds.
 	MaxTimeout = 3600
+	// MaxNickName and MaxAvatar bound setSelfInfo's fields, in bytes.
+	MaxNickName = 64
+	MaxAvatar   = 512
 	// Version is the TRTCCalling av_call payload version termcall speaks.
 	Version = 4
+)
+
+// Where `termcall serve` listens and clients connect unless told
+// otherwise: one default for every command and the example config.
+const (
+	DefaultAddr      = "127.0.0.1:7788"
+	DefaultServerURL = "ws://" + DefaultAddr + "/ws"
 )
 
 // Frame types sent by clients (requests).
@@ -50,6 +60,7 @@ const (
 	TypeRelay          = "relay"      // also pushed by the server
 	TypeWatch          = "watch"
 	TypePing           = "ping"
+	TypeSetSelfInfo    = "setSelfInfo"
 )
 
 // Frame types sent by the server.
@@ -97,6 +108,9 @@ const (
 	ReasonCallEnded    = "call_ended"
 	ReasonMultiLogin   = "multipleAccount"
 	ReasonShutdown     = "shutdown"
+	// ReasonMediaFailed: a member's media never connected (ICE or DTLS
+	// failed, or nothing connected in time); sent by the client with hangup.
+	ReasonMediaFailed = "media_failed"
 )
 
 // Error codes carried by error frames. 4xxx are the client's fault, 5xxx
@@ -277,6 +291,9 @@ type Invited struct {
 	Timeout     int      `json:"timeout"`
 	SentAt      int64    `json:"sentAt"` // unix ms
 	Data        *AVCall  `json:"data"`
+	// The sponsor's setSelfInfo, if any.
+	SponsorNickName string `json:"sponsorNickName,omitempty"`
+	SponsorAvatar   string `json:"sponsorAvatar,omitempty"`
 }
 
 // InviteAnswer is pushed when an invitee accepts or rejects.
@@ -351,8 +368,23 @@ type CallTypeChanged struct {
 
 // Presence is one user's presence.
 type Presence struct {
-	UserID string `json:"userID"`
-	Status string `json:"status"`
+	UserID   string `json:"userID"`
+	Status   string `json:"status"`
+	NickName string `json:"nickName,omitempty"`
+	Avatar   string `json:"avatar,omitempty"`
+}
+
+// SelfInfo is the body of setSelfInfo: how a user is shown to others
+// (INVITED and presence carry it). Empty fields clear the value.
+type SelfInfo struct {
+	NickName string `json:"nickName,omitempty"`
+	Avatar   string `json:"avatar,omitempty"`
+}
+
+// HangupRequest is the optional body of hangup. Reason is "" (hangup) or
+// ReasonMediaFailed; the server ends a 1:1 call with it.
+type HangupRequest struct {
+	Reason string `json:"reason,omitempty"`
 }
 
 // Kicked is pushed before the server closes a session.
