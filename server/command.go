@@ -76,7 +76,7 @@ func Command() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Addr, "addr", DefaultAddr, "listen address (host:port; port 0 picks a free one)")
+	fl.StringVar(&opts.Addr, "addr", proto.DefaultAddr, "listen address (host:port; port 0 picks a free one)")
 	fl.Uint32Var(&opts.SDKAppID, "sdkappid", 0, "SDKAppID that userSigs must name (required)")
 	fl.StringVar(&opts.Secret, "secret", "", "userSig secret key (default $TERMCALL_SECRET)")
 	fl.StringVar(&groupsFile, "groups", "", "TOML file of IM groups ([groups] team = [\"alice\", \"bob\"])")

@@ -132,3 +132,17 @@ func TestNewValidates(t *testing.T) {
 		t.Fatal("Start after Shutdown succeeded")
 	}
 }
+
+// TestDefaultAddr: serve, the server's options and the clients share one
+// default address (proto.DefaultAddr).
+func TestDefaultAddr(t *testing.T) {
+	if got := Command().Flags().Lookup("addr").DefValue; got != proto.DefaultAddr {
+		t.Errorf("serve --addr default %q, want %q", got, proto.DefaultAddr)
+	}
+	if got := DefaultOptions().Addr; got != proto.DefaultAddr {
+		t.Errorf("DefaultOptions().Addr %q, want %q", got, proto.DefaultAddr)
+	}
+	if proto.DefaultServerURL != "ws://"+proto.DefaultAddr+"/ws" {
+		t.Errorf("DefaultServerURL %q", proto.DefaultServerURL)
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 // Defaults for zero Options fields.
 const (
-	DefaultAddr         = "127.0.0.1:7788"
 	DefaultGrace        = 5 * time.Second
 	DefaultPingInterval = 20 * time.Second
 	DefaultPongWait     = 30 * time.Second
@@ -46,7 +45,7 @@ type Options struct {
 // SDKAppID and Secret, which have no sensible default.
 func DefaultOptions() Options {
 	return Options{
-		Addr:         DefaultAddr,
+		Addr:         proto.DefaultAddr,
 		Grace:        DefaultGrace,
 		PingInterval: DefaultPingInterval,
 		PongWait:     DefaultPongWait,
@@ -82,7 +81,7 @@ func (o *Options) validate() error {
 // setBaseline fills zero fields with defaults, after validation.
 func (o *Options) setBaseline() {
 	if o.Addr == "" {
-		o.Addr = DefaultAddr
+		o.Addr = proto.DefaultAddr
 	}
 	if o.Grace == 0 {
 		o.Grace = DefaultGrace
