@@ -615,3 +615,37 @@ func TestPresenceWatch(t *testing.T) {
 	w.fail(proto.CodeBadRequest, proto.TypeWatch, proto.WatchRequest{Users: too})
 	w.fail(proto.CodeBadRequest, proto.TypeWatch, proto.WatchRequest{Users: []string{"bad user"}})
 }
+
+// TestBusyBySameRule: the server's automatic busy answer and a callee's
+// `reject busy` end the call with the same callEnded: reason busy, by =
+// the busy invitee (the engine's CALL_END.userID comes from by).
+func TestBusyBySameRule(t *testing.T) {
+	s := runServer(t, nil)
+	a, b, c, d := login(t, s, "alice"), login(t, s, "bob"), login(t, s, "carol"), login(t, s, "dave")
+	call(t, c, d, proto.CallTypeAudio) // carol and dave are busy
+
+	// Automatic: alice calls dave, who is in a call.
+	a.invite(proto.InviteRequest{Invitees: []string{"dave"}, CallType: proto.CallTypeAudio, Timeout: 30})
+	auto := body[proto.CallEnded](t, a.expectSeq(proto.TypeInviteRejected, proto.TypeCallEnded)[1])
+
+	// Explicit: alice calls bob, who rejects with busy.
+	a.invite(proto.InviteRequest{Invitees: []string{"bob"}, CallType: proto.CallTypeAudio, Timeout: 30})
+	var inv proto.Invited
+	b.expect(proto.TypeInvited, &inv)
+	b.do(proto.TypeReject, proto.RejectRequest{InviteID: inv.InviteID, Busy: true}, nil)
+	manual := body[proto.CallEnded](t, a.expectSeq(proto.TypeInviteRejected, proto.TypeCallEnded)[1])
+
+	if auto.Reason != proto.ReasonBusy || auto.By != "dave" {
+		t.Errorf("automatic busy: callEnded %+v, want reason busy by dave", auto)
+	}
+	if manual.Reason != proto.ReasonBusy || manual.By != "bob" {
+		t.Errorf("reject busy: callEnded %+v, want reason busy by bob", manual)
+	}
+
+	// A group invitation where everyone is busy ends by the last of them.
+	a.invite(proto.InviteRequest{Invitees: []string{"carol", "dave"}, CallType: proto.CallTypeAudio, Timeout: 30})
+	fs := a.expectSeq(proto.TypeInviteRejected, proto.TypeInviteRejected, proto.TypeCallEnded)
+	if ce := body[proto.CallEnded](t, fs[2]); ce.Reason != proto.ReasonBusy || ce.By != "dave" {
+		t.Errorf("all busy: callEnded %+v, want reason busy by dave", ce)
+	}
+}

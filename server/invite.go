@@ -238,7 +238,13 @@ func (s *Server) handleInvite(t *tx, c *conn, f proto.Frame) (any, *proto.Error)
 	if existing {
 		s.pushInviteeList(t, r)
 	}
-	s.settle(t, r, proto.ReasonBusy, "", "")
+	// The server answered busy for them: like a busy reject, the call ends
+	// "by" the (last) busy invitee (protocol.md, Calls: who is "by").
+	by := ""
+	if len(busy) > 0 {
+		by = busy[len(busy)-1]
+	}
+	s.settle(t, r, proto.ReasonBusy, by, "")
 	s.log.Info("invite", "id", inv.id, "from", u, "to", users, "busy", busy, "room", r.id)
 	return proto.InviteReply{InviteID: inv.id, RoomID: r.id, Invitees: users}, nil
 }
