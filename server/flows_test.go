@@ -649,3 +649,54 @@ func TestBusyBySameRule(t *testing.T) {
 		t.Errorf("all busy: callEnded %+v, want reason busy by dave", ce)
 	}
 }
+
+// TestHangupMediaFailed: hangup {reason:"media_failed"} ends a 1:1 call
+// with that reason, by the hanger; in a group call the others see
+// memberLeft media_failed; any other reason is refused and changes nothing.
+func TestHangupMediaFailed(t *testing.T) {
+	s := runServer(t, nil)
+	a, b, c := login(t, s, "alice"), login(t, s, "bob"), login(t, s, "carol")
+	room := call(t, a, b, proto.CallTypeVideo)
+
+	b.fail(proto.CodeBadRequest, proto.TypeHangup, proto.HangupRequest{Reason: "bored"})
+	b.fail(proto.CodeBadRequest, proto.TypeHangup, proto.HangupRequest{Reason: proto.ReasonHangup})
+	b.fail(proto.CodeBadRequest, proto.TypeHangup, json.RawMessage(`"media_failed"`))
+	a.expectNone(proto.TypeMemberLeft) // the refused hangups left no trace
+
+	b.do(proto.TypeHangup, proto.HangupRequest{Reason: proto.ReasonMediaFailed}, nil)
+	fs := a.expectSeq(proto.TypeMemberLeft, proto.TypeCallEnded)
+	if ml := body[proto.MemberEvent](t, fs[0]); ml.UserID != "bob" || ml.Reason != proto.ReasonMediaFailed {
+		t.Fatalf("memberLeft %+v", ml)
+	}
+	var mine proto.CallEnded
+	b.expect(proto.TypeCallEnded, &mine)
+	for _, ce := range []proto.CallEnded{body[proto.CallEnded](t, fs[1]), mine} {
+		if ce.RoomID != room || ce.Reason != proto.ReasonMediaFailed || ce.By != "bob" {
+			t.Fatalf("callEnded %+v", ce)
+		}
+	}
+
+	// Group call: carol's media failed; alice and bob carry on.
+	a.invite(proto.InviteRequest{Invitees: []string{"bob", "carol"}, CallType: proto.CallTypeAudio, Timeout: 30})
+	for _, cl := range []*client{b, c} {
+		var inv proto.Invited
+		cl.expect(proto.TypeInvited, &inv)
+		cl.do(proto.TypeAccept, proto.InviteRef{InviteID: inv.InviteID}, nil)
+	}
+	c.do(proto.TypeHangup, proto.HangupRequest{Reason: proto.ReasonMediaFailed}, nil)
+	for _, cl := range []*client{a, b} {
+		var ml proto.MemberEvent
+		cl.expect(proto.TypeMemberLeft, &ml)
+		if ml.UserID != "carol" || ml.Reason != proto.ReasonMediaFailed {
+			t.Fatalf("%s: memberLeft %+v", cl.user, ml)
+		}
+	}
+	a.expectNone(proto.TypeCallEnded) // the call goes on without carol
+	// An empty body is a plain hangup, as before.
+	var ce proto.CallEnded
+	a.do(proto.TypeHangup, json.RawMessage(`{}`), nil)
+	b.expect(proto.TypeCallEnded, &ce)
+	if ce.Reason != proto.ReasonHangup || ce.By != "alice" {
+		t.Fatalf("callEnded %+v", ce)
+	}
+}

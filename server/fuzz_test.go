@@ -60,6 +60,10 @@ func (fs *fuzzSession) ping(id uint64) {
 func FuzzHandleFrame(f *testing.F) {
 	for _, seed := range []string{
 		`{"type":"hangup","id":5}`,
+		`{"type":"hangup","id":5,"body":{"reason":"media_failed"}}`,
+		`{"type":"hangup","id":5,"body":{"reason":7}}`,
+		`{"type":"setSelfInfo","id":5,"body":{"nickName":"Al\u0000","avatar":"https://a.example/x.png"}}`,
+		`{"type":"setSelfInfo","id":5,"body":"x"}`,
 		`{"type":"cancel","id":5,"body":{"inviteID":"x"}}`,
 		`{"type":"invite","id":5,"body":{"invitees":["carol"],"callType":1,"timeout":1}}`,
 		`{"type":"invite","id":5,"body":{"groupID":"team","callType":2}}`,

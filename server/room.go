@@ -124,7 +124,8 @@ func (s *Server) leave(t *tx, r *room, u, reason string) {
 	t.touch(u)
 	t.pushAll(r.memberIDs(), proto.TypeMemberLeft, proto.MemberEvent{RoomID: r.id, UserID: u, Reason: reason})
 	endReason := reason
-	if reason == proto.ReasonHangup && r.startedAt.IsZero() {
+	if (reason == proto.ReasonHangup || reason == proto.ReasonMediaFailed) && r.startedAt.IsZero() {
+		// Nobody answered yet, so no media can have failed: it is a cancel.
 		endReason = proto.ReasonCancelled
 	}
 	s.settle(t, r, endReason, u, u)
@@ -176,13 +177,25 @@ func (s *Server) endCall(t *tx, r *room, reason, by, leaver string) {
 	s.log.Info("call ended", "room", r.id, "reason", reason, "by", by, "duration", duration)
 }
 
-func (s *Server) handleHangup(t *tx, c *conn, _ proto.Frame) (any, *proto.Error) {
+func (s *Server) handleHangup(t *tx, c *conn, f proto.Frame) (any, *proto.Error) {
+	var req proto.HangupRequest
+	if perr := decodeBody(f, &req); perr != nil {
+		return nil, perr
+	}
+	reason := proto.ReasonHangup
+	switch req.Reason {
+	case "":
+	case proto.ReasonMediaFailed:
+		reason = proto.ReasonMediaFailed
+	default:
+		return nil, errf(proto.CodeBadRequest, "hangup reason must be empty or %q", proto.ReasonMediaFailed)
+	}
 	u := c.sess.userID
 	r := s.inRoom[u]
 	if r == nil {
 		return nil, errNotInCall()
 	}
-	s.leave(t, r, u, proto.ReasonHangup)
+	s.leave(t, r, u, reason)
 	return struct{}{}, nil
 }
 
