@@ -46,6 +46,8 @@ type Engine struct {
 	log       *slog.Logger
 	factory   MediaFactory
 	sessionID string
+	life      context.Context //nolint:containedctx // ended by Close: aborts a login's dial
+	endLife   context.CancelFunc
 
 	events *queue // dispatcher: runs event handlers
 	mediaQ *queue // runs MediaSession calls
@@ -93,17 +95,21 @@ type invitation struct {
 type member struct {
 	audio, video bool
 	entered      bool // USER_ENTER emitted
+	leaveSent    bool // USER_LEAVE emitted for lost media: the server's leave is not reported again
+	failed       bool // media never connected (PeerFailed)
 }
 
 type room struct {
-	id        uint32
-	callType  int
-	inviter   string
-	isGroup   bool
-	members   map[string]*member // other members
-	pending   []string
-	startedAt time.Time // when a second member joined
-	media     *mediaHandle
+	id          uint32
+	callType    int
+	inviter     string
+	isGroup     bool
+	members     map[string]*member // other members
+	pending     []string
+	startedAt   time.Time // when a second member joined
+	media       *mediaHandle
+	mediaFailed bool   // ERROR CodeMediaFailed emitted for this call
+	leftReason  string // why we hung up ("" = the user did)
 }
 
 // New creates an engine. It does not connect: Login does.
@@ -139,7 +145,10 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	if _, err := rand.Read(sid[:]); err != nil {
 		return nil, fmt.Errorf("session id: %w", err)
 	}
+	life, endLife := context.WithCancel(context.Background())
 	return &Engine{
+		life:      life,
+		endLife:   endLife,
 		cfg:       cfg,
 		log:       logger.With("component", "callcore"),
 		logLevel:  lv,
@@ -235,9 +244,15 @@ func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
 	}
 	l := &link{userID: userID, userSig: userSig}
 	e.link = l
+	e.wg.Add(1) // Close waits for a login under way to undo itself
 	e.mu.Unlock()
+	defer e.wg.Done()
 
-	c, err := signal.Dial(ctx, signal.Config{
+	// Close aborts a dial still under way: nothing exists on the server yet.
+	dctx, stopDial := context.WithCancel(ctx)
+	defer stopDial()
+	defer context.AfterFunc(e.life, stopDial)()
+	c, err := signal.Dial(dctx, signal.Config{
 		URL:          e.cfg.ServerURL,
 		ReconnectMin: e.cfg.ReconnectMin,
 		ReconnectMax: e.cfg.ReconnectMax,
@@ -254,11 +269,34 @@ func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
 		return fmt.Errorf("login: %w", err)
 	}
 	e.mu.Lock()
+	if e.closed || e.link != l {
+		if e.link == l {
+			e.link = nil
+		}
+		e.mu.Unlock()
+		_ = c.Close()
+		return fmt.Errorf("login: %w", ErrClosed)
+	}
 	l.c = c
 	e.mu.Unlock()
 
+	// After Close the login request still gets a moment to be answered, so
+	// that a login the server accepted is undone with a logout rather than
+	// left behind as a session waiting for its owner.
+	rctx, stopReq := context.WithCancel(ctx)
+	defer stopReq()
+	defer context.AfterFunc(e.life, func() {
+		t := time.NewTimer(closeGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			stopReq()
+		case <-rctx.Done():
+		}
+	})()
 	req := proto.LoginRequest{SDKAppID: e.cfg.SDKAppID, UserID: userID, UserSig: userSig, SessionID: e.sessionID}
-	err = c.Request(ctx, proto.TypeLogin, req, func(body json.RawMessage) error {
+	undo := false
+	err = c.Request(rctx, proto.TypeLogin, req, func(body json.RawMessage) error {
 		var rep proto.LoginReply
 		if err := decode(body, &rep); err != nil {
 			return err
@@ -267,6 +305,11 @@ func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
 		defer e.mu.Unlock()
 		if e.link != l {
 			return ErrClosed
+		}
+		if e.closed {
+			// Close did not see this login: undo it below.
+			undo = true
+			return nil
 		}
 		e.loggedIn = true
 		e.userID = userID
@@ -284,8 +327,20 @@ func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
 		_ = c.Close()
 		return fmt.Errorf("login: %w", err)
 	}
+	if undo {
+		lctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+		defer cancel()
+		if err := e.logoutLink(lctx, l); err != nil {
+			e.log.Warn("logout of a login that raced Close", "err", err)
+		}
+		return fmt.Errorf("login: %w", ErrClosed)
+	}
 	return nil
 }
+
+// closeGrace bounds how long Close waits for the server to confirm a
+// logout, its own or that of a login still under way.
+const closeGrace = 2 * time.Second
 
 // Logout logs out and disconnects. The server removes us from any call
 // (the others see memberLeft reason "logout"); locally the engine only
@@ -300,6 +355,11 @@ func (e *Engine) Logout(ctx context.Context) error {
 		return ErrNotLoggedIn
 	}
 	e.mu.Unlock()
+	return e.logoutLink(ctx, l)
+}
+
+// logoutLink ends login l on the server and drops it locally.
+func (e *Engine) logoutLink(ctx context.Context, l *link) error {
 	err := l.c.Request(ctx, proto.TypeLogout, nil, func(json.RawMessage) error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -340,23 +400,18 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	l := e.link
-	var c *signal.Client
-	if l != nil {
-		c = l.c
-	}
+	loggedIn := e.link != nil && e.loggedIn
 	e.mu.Unlock()
+	e.endLife()
 	var err error
-	if l != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if loggedIn {
+		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
 		if lerr := e.Logout(ctx); lerr != nil && !errors.Is(lerr, ErrNotLoggedIn) {
 			err = lerr
 		}
 		cancel()
-		if c != nil {
-			_ = c.Close() // a login still in progress
-		}
 	}
+	// A login still under way sees closed and logs itself out.
 	e.wg.Wait()
 	e.mediaQ.stop()
 	e.events.stop()
@@ -590,7 +645,10 @@ func (e *Engine) Reject(ctx context.Context, inviteID string, isBusy bool, callT
 // returns after CALL_END has been queued: the server's callEnded when our
 // leaving ended the call, else a local CALL_END (reason "hangup", userID
 // self) since the call goes on without us.
-func (e *Engine) Hangup(ctx context.Context) error {
+func (e *Engine) Hangup(ctx context.Context) error { return e.hangup(ctx, "") }
+
+// hangup leaves the call telling the server why: "" or ReasonMediaFailed.
+func (e *Engine) hangup(ctx context.Context, reason string) error {
 	c, err := e.client()
 	if err != nil {
 		return err
@@ -601,13 +659,18 @@ func (e *Engine) Hangup(ctx context.Context) error {
 	if r == nil {
 		return fmt.Errorf("%w: hangup while not in a call", ErrWrongState)
 	}
-	err = c.Request(ctx, proto.TypeHangup, nil, func(json.RawMessage) error {
+	var body any
+	if reason != "" {
+		body = proto.HangupRequest{Reason: reason}
+	}
+	err = c.Request(ctx, proto.TypeHangup, body, func(json.RawMessage) error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if e.room == r {
 			e.closeRoomLocked(r)
 			e.room = nil
 			e.left = r
+			r.leftReason = reason
 		}
 		return nil
 	})
@@ -634,7 +697,11 @@ func (e *Engine) finishLeft(r *room) {
 		return
 	}
 	e.left = nil
-	e.emit(EventCallEnd, CallEnd{UserID: e.userID, CallEnd: r.duration(time.Now()), Reason: proto.ReasonHangup, RoomID: r.id})
+	reason := r.leftReason
+	if reason == "" {
+		reason = proto.ReasonHangup
+	}
+	e.emit(EventCallEnd, CallEnd{UserID: e.userID, CallEnd: r.duration(time.Now()), Reason: reason, RoomID: r.id})
 }
 
 func (r *room) duration(now time.Time) int {
@@ -725,21 +792,27 @@ func (e *Engine) SwitchToVideoCall(ctx context.Context) error {
 	return e.switchType(ctx, proto.CallTypeVideo)
 }
 
+// switchType asks the server to change the call type. Its errors carry
+// TRTCCalling's codes (60001 to audio, 60002 to video; see ErrorCode).
 func (e *Engine) switchType(ctx context.Context, t int) error {
+	code := CodeSwitchToVideoFailed
+	if t == proto.CallTypeAudio {
+		code = CodeSwitchToAudioFailed
+	}
 	c, err := e.client()
 	if err != nil {
-		return err
+		return &CodedError{Code: code, Err: err}
 	}
 	e.mu.Lock()
 	r := e.room
 	ok := r != nil && !r.isGroup && r.callType != t
 	e.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("%w: switch needs a 1:1 call of the other type", ErrWrongState)
+		return &CodedError{Code: code, Err: fmt.Errorf("%w: switch needs a 1:1 call of the other type", ErrWrongState)}
 	}
 	// CALL_TYPE_CHANGED comes with the server's callTypeChanged push.
 	if err := c.Request(ctx, proto.TypeSwitchCallType, proto.SwitchCallTypeRequest{CallType: t}, nil); err != nil {
-		return fmt.Errorf("switch call type: %w", err)
+		return &CodedError{Code: code, Err: fmt.Errorf("switch call type: %w", err)}
 	}
 	return nil
 }

@@ -45,14 +45,28 @@ const (
 	CodeUnsupportedCodec    = 60103 // a member sent a codec termcall cannot decode
 )
 
-// ErrorCode gives the code an ERROR event carries for err: the server's
-// code for a *proto.Error, the matching protocol code for the sentinels
-// above, 5000 for anything else and 0 for nil.
+// CodedError is an engine error that carries a TRTCCalling code (e.g.
+// 60002 for a failed switch to video) over whatever caused it; the cause
+// stays reachable with errors.Is/As.
+type CodedError struct {
+	Code int
+	Err  error
+}
+
+func (e *CodedError) Error() string { return e.Err.Error() }
+func (e *CodedError) Unwrap() error { return e.Err }
+
+// ErrorCode gives the code an ERROR event carries for err: a CodedError's
+// code, the server's code for a *proto.Error, the matching protocol code
+// for the sentinels above, 5000 for anything else and 0 for nil.
 func ErrorCode(err error) int {
 	var perr *proto.Error
+	var cerr *CodedError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &cerr):
+		return cerr.Code
 	case errors.As(err, &perr):
 		return perr.Code
 	case errors.Is(err, ErrNotLoggedIn):

@@ -239,6 +239,11 @@ func (e *Engine) onCallEnded(f proto.Frame) error {
 		by = r.inviter
 	}
 	data := CallEnd{UserID: by, CallEnd: p.Duration, Reason: p.Reason, RoomID: p.RoomID}
+	if p.Reason == proto.ReasonMediaFailed && !r.mediaFailed {
+		// The other side saw it first; this side's user hears it too.
+		r.mediaFailed = true
+		e.emit(EventError, Error{Code: CodeMediaFailed, Msg: fmt.Sprintf("media with %s never connected", by)})
+	}
 	if e.room == r {
 		e.endRoomLocked(r, data)
 	} else {
@@ -256,12 +261,35 @@ func (e *Engine) onCallTypeChanged(f proto.Frame) error {
 	if r == nil || r.id != p.RoomID || !proto.ValidCallType(p.CallType) || r.callType == p.CallType {
 		return nil
 	}
-	old := r.callType
-	r.callType = p.CallType
-	t := p.CallType
-	e.mediaOpLocked(r, func(s MediaSession) { s.SetCallType(t) })
-	e.emit(EventCallTypeChanged, CallTypeChanged{OldCallType: old, NewCallType: t, UserID: p.UserID})
+	old := e.changeCallTypeLocked(r, p.CallType)
+	e.emit(EventCallTypeChanged, CallTypeChanged{OldCallType: old, NewCallType: p.CallType, UserID: p.UserID})
 	return nil
+}
+
+// changeCallTypeLocked switches r's media to callType and returns the old
+// type. The camera follows the call type, as it does when a call starts
+// (on for video unless CloseCamera was called, off for audio), and the
+// others are told, so that an audio call switched to video carries video.
+func (e *Engine) changeCallTypeLocked(r *room, callType int) int {
+	old := r.callType
+	r.callType = callType
+	camOn := callType == proto.CallTypeVideo && !e.camClosed
+	e.mediaOpLocked(r, func(s MediaSession) {
+		s.SetCallType(callType)
+		s.SetCamera(camOn)
+	})
+	if e.camOn != camOn && !e.closed {
+		e.camOn = camOn
+		// A push handler must not block on a request.
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			e.sendMediaState(ctx)
+		}()
+	}
+	return old
 }
 
 func (e *Engine) onMediaState(f proto.Frame) error {
@@ -438,11 +466,8 @@ func (e *Engine) applyResumeLocked(rep proto.LoginReply) {
 		e.openRoomLocked(r)
 	}
 	if r.callType != st.CallType && proto.ValidCallType(st.CallType) {
-		old := r.callType
-		r.callType = st.CallType
-		t := st.CallType
-		e.mediaOpLocked(r, func(s MediaSession) { s.SetCallType(t) })
-		e.emit(EventCallTypeChanged, CallTypeChanged{OldCallType: old, NewCallType: t})
+		old := e.changeCallTypeLocked(r, st.CallType)
+		e.emit(EventCallTypeChanged, CallTypeChanged{OldCallType: old, NewCallType: st.CallType})
 	}
 	present := make(map[string]proto.Member, len(st.Members))
 	for _, m := range st.Members {

@@ -3,6 +3,8 @@ package callcore
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -41,6 +43,8 @@ func (e *Engine) openRoomLocked(r *room) {
 		Send:       func(to string, payload json.RawMessage) error { return e.relay(to, payload) },
 		PeerUp:     func(userID string) { e.peerUp(r, userID) },
 		PeerDown:   func(userID string) { e.peerDown(r, userID) },
+		PeerFailed: func(userID string, err error) { e.peerFailed(r, userID, err) },
+		Error:      func(code int, msg string) { e.mediaError(r, code, msg) },
 		Volume:     func(m map[string]int) { e.voiceVolume(r, m) },
 		Logger:     e.log.With("component", "media", "room", r.id),
 	}
@@ -123,7 +127,8 @@ func (e *Engine) memberArrivedLocked(r *room, m proto.Member, offerer bool) {
 
 // memberGoneLocked removes a member and emits USER_LEAVE.
 func (e *Engine) memberGoneLocked(r *room, userID, reason string) {
-	if _, ok := r.members[userID]; !ok {
+	m, ok := r.members[userID]
+	if !ok {
 		return
 	}
 	delete(r.members, userID)
@@ -131,6 +136,9 @@ func (e *Engine) memberGoneLocked(r *room, userID, reason string) {
 		e.pushViewsLocked()
 	}
 	e.mediaOpLocked(r, func(s MediaSession) { s.RemovePeer(userID) })
+	if m.leaveSent {
+		return // USER_LEAVE media_lost already told the user
+	}
 	e.emit(EventUserLeave, UserLeave{UserID: userID, Reason: reason})
 }
 
@@ -165,6 +173,7 @@ func (e *Engine) peerUp(r *room, userID string) {
 		return
 	}
 	m.entered = true
+	m.leaveSent = false
 	e.emit(EventUserEnter, UserRef{UserID: userID})
 }
 
@@ -189,7 +198,8 @@ func (e *Engine) peerDown(r *room, userID string) {
 		return
 	}
 	m.entered = false
-	e.emit(EventUserLeave, UserLeave{UserID: userID, Reason: "media_lost"})
+	m.leaveSent = true
+	e.emit(EventUserLeave, UserLeave{UserID: userID, Reason: reasonMediaLost})
 	if r.isGroup {
 		return
 	}
@@ -199,13 +209,59 @@ func (e *Engine) peerDown(r *room, userID string) {
 		}
 	}
 	// A 1:1 call without media is over for the user: hang up.
+	e.hangupLaterLocked("")
+}
+
+// reasonMediaLost is USER_LEAVE's reason when a member's media dropped
+// for longer than the media layer allows while the server still has them
+// in the call.
+const reasonMediaLost = "media_lost"
+
+// peerFailed handles media with a member that never connected: the user
+// gets ERROR, and a call left with nobody to talk to ends with reason
+// media_failed on both sides (the server tells the others).
+func (e *Engine) peerFailed(r *room, userID string, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.room != r || e.closed {
+		return
+	}
+	m := r.members[userID]
+	if m == nil || m.entered || m.failed {
+		return
+	}
+	m.failed = true
+	e.log.Warn("media never connected", "peer", userID, "err", err)
+	e.emit(EventError, Error{Code: CodeMediaFailed, Msg: fmt.Sprintf("media with %s never connected: %v", userID, err)})
+	r.mediaFailed = true
+	for _, o := range r.members {
+		if !o.failed {
+			return // someone else is, or may yet be, reachable
+		}
+	}
+	e.hangupLaterLocked(proto.ReasonMediaFailed)
+}
+
+// mediaError reports a media problem of the current call as ERROR.
+func (e *Engine) mediaError(r *room, code int, msg string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.room != r || e.closed {
+		return
+	}
+	e.emit(EventError, Error{Code: code, Msg: msg})
+}
+
+// hangupLaterLocked leaves the current call from a goroutine of its own:
+// media callbacks must not wait for the server.
+func (e *Engine) hangupLaterLocked(reason string) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := e.Hangup(ctx); err != nil {
-			e.log.Warn("hangup after media loss", "err", err)
+		if err := e.hangup(ctx, reason); err != nil && !errors.Is(err, ErrWrongState) {
+			e.log.Warn("automatic hangup", "reason", reason, "err", err)
 		}
 	}()
 }
