@@ -30,6 +30,7 @@ func (s *Server) handlerTable() map[string]handler {
 		proto.TypeMediaState:     {auth: true, fn: s.handleMediaState},
 		proto.TypeRelay:          {auth: true, fn: s.handleRelay},
 		proto.TypeWatch:          {auth: true, fn: s.handleWatch},
+		proto.TypeSetSelfInfo:    {auth: true, fn: s.handleSetSelfInfo},
 	}
 }
 

@@ -21,6 +21,8 @@ type invite struct {
 	timeout     int // seconds, 0 = no timeout
 	sentAt      time.Time
 	timer       *time.Timer
+	// The sponsor's setSelfInfo when they sent it.
+	sponsorNickName, sponsorAvatar string
 }
 
 func (inv *invite) stopTimer() {
@@ -53,6 +55,9 @@ func (inv *invite) invitedBody() proto.Invited {
 		Timeout:     inv.timeout,
 		SentAt:      inv.sentAt.UnixMilli(),
 		Data:        inv.room.avCall(),
+
+		SponsorNickName: inv.sponsorNickName,
+		SponsorAvatar:   inv.sponsorAvatar,
 	}
 }
 
@@ -201,6 +206,9 @@ func (s *Server) handleInvite(t *tx, c *conn, f proto.Frame) (any, *proto.Error)
 		callType:    r.callType,
 		timeout:     req.Timeout,
 		sentAt:      s.now(),
+
+		sponsorNickName: c.sess.nickName,
+		sponsorAvatar:   c.sess.avatar,
 	}
 	for s.invites[inv.id] != nil {
 		inv.id = randomID()

@@ -2,6 +2,8 @@ package server
 
 import (
 	"slices"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/termcall/termcall/server/proto"
 )
@@ -18,8 +20,18 @@ func (s *Server) status(u string) string {
 	return proto.PresenceOnline
 }
 
+// presence is what watchers see of u: status and, while u has a session,
+// the session's setSelfInfo.
+func (s *Server) presence(u string) proto.Presence {
+	p := proto.Presence{UserID: u, Status: s.status(u)}
+	if sess := s.sessions[u]; sess != nil {
+		p.NickName, p.Avatar = sess.nickName, sess.avatar
+	}
+	return p
+}
+
 // publishPresence pushes a presence frame to the watchers of every user the
-// transaction touched whose status changed.
+// transaction touched whose presence (status or self info) changed.
 func (s *Server) publishPresence(t *tx) {
 	if len(t.touched) == 0 {
 		return
@@ -30,25 +42,25 @@ func (s *Server) publishPresence(t *tx) {
 	}
 	slices.Sort(users) // a deterministic order for tests and logs
 	for _, u := range users {
-		st := s.status(u)
+		p := s.presence(u)
 		prev, ok := s.published[u]
 		if !ok {
-			prev = proto.PresenceOffline
+			prev = proto.Presence{UserID: u, Status: proto.PresenceOffline}
 		}
-		if st == prev {
+		if p == prev {
 			continue
 		}
-		if st == proto.PresenceOffline {
+		if p.Status == proto.PresenceOffline {
 			delete(s.published, u)
 		} else {
-			s.published[u] = st
+			s.published[u] = p
 		}
 		watchers := make([]string, 0, len(s.watchers[u]))
 		for w := range s.watchers[u] {
 			watchers = append(watchers, w)
 		}
 		slices.Sort(watchers)
-		t.pushAll(watchers, proto.TypePresence, proto.Presence{UserID: u, Status: st})
+		t.pushAll(watchers, proto.TypePresence, p)
 	}
 }
 
@@ -79,7 +91,7 @@ func (s *Server) handleWatch(_ *tx, c *conn, f proto.Frame) (any, *proto.Error) 
 			s.watchers[u] = make(map[string]struct{})
 		}
 		s.watchers[u][w] = struct{}{}
-		reply.Presence = append(reply.Presence, proto.Presence{UserID: u, Status: s.status(u)})
+		reply.Presence = append(reply.Presence, s.presence(u))
 	}
 	if len(users) > 0 {
 		s.watching[w] = users
@@ -96,4 +108,47 @@ func (s *Server) unwatchAll(w string) {
 		}
 	}
 	delete(s.watching, w)
+}
+
+// handleSetSelfInfo sets how the user is shown to others: presence pushes
+// and replies, and the invitations they send from now on.
+func (s *Server) handleSetSelfInfo(t *tx, c *conn, f proto.Frame) (any, *proto.Error) {
+	// encoding/json turns invalid UTF-8 into U+FFFD without an error, so
+	// the raw body is checked before decoding.
+	if !utf8.Valid(f.Body) {
+		return nil, errf(proto.CodeBadRequest, "setSelfInfo body is not valid UTF-8")
+	}
+	var req proto.SelfInfo
+	if perr := decodeBody(f, &req); perr != nil {
+		return nil, perr
+	}
+	if perr := checkShownText("nickName", req.NickName, proto.MaxNickName); perr != nil {
+		return nil, perr
+	}
+	if perr := checkShownText("avatar", req.Avatar, proto.MaxAvatar); perr != nil {
+		return nil, perr
+	}
+	c.sess.nickName, c.sess.avatar = req.NickName, req.Avatar
+	t.touch(c.sess.userID) // watchers get a presence push if it changed
+	return struct{}{}, nil
+}
+
+// checkShownText validates text that other users' terminals will print:
+// at most limit bytes of UTF-8 without control characters, line
+// separators or bidi controls (which could rearrange a terminal line).
+// U+FFFD is refused as well: it is what broken escapes decode to.
+func checkShownText(field, v string, limit int) *proto.Error {
+	if len(v) > limit {
+		return errf(proto.CodeBadRequest, "%s is %d bytes, at most %d", field, len(v), limit)
+	}
+	for _, r := range v {
+		switch {
+		case r == utf8.RuneError:
+			return errf(proto.CodeBadRequest, "%s is not valid UTF-8", field)
+		case unicode.IsControl(r), unicode.In(r, unicode.Zl, unicode.Zp),
+			r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			return errf(proto.CodeBadRequest, "%s contains control character %U", field, r)
+		}
+	}
+	return nil
 }

@@ -52,7 +52,7 @@ type Server struct {
 	invites   map[string]*invite             // inviteID -> open invitation
 	watching  map[string][]string            // watcher -> watched users
 	watchers  map[string]map[string]struct{} // watched user -> watchers
-	published map[string]string              // last presence pushed per user (absent = offline)
+	published map[string]proto.Presence      // last presence pushed per user (absent = offline)
 
 	connWG  sync.WaitGroup // reader and writer goroutines
 	timerWG sync.WaitGroup // timer callbacks in flight
@@ -79,7 +79,7 @@ func New(opts Options) (*Server, error) {
 		invites:   make(map[string]*invite),
 		watching:  make(map[string][]string),
 		watchers:  make(map[string]map[string]struct{}),
-		published: make(map[string]string),
+		published: make(map[string]proto.Presence),
 	}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,

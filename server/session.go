@@ -18,6 +18,9 @@ type session struct {
 	sessionID string
 	conn      *conn       // nil while disconnected within the grace period
 	grace     *time.Timer // runs while conn is nil
+	// setSelfInfo: kept here so that it survives a resume and ends with
+	// the session.
+	nickName, avatar string
 }
 
 func (ss *session) stopGrace() {
