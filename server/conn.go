@@ -29,6 +29,7 @@ type conn struct {
 
 	// Owned by the reader goroutine.
 	limiter    tokenBucket
+	endLimiter tokenBucket // ending requests once limiter is spent (dispatch.go)
 	rateErrors int
 
 	// sess is the session this connection is logged in as; guarded by s.mu.
@@ -46,6 +47,7 @@ func newConn(s *Server, ws *websocket.Conn) *conn {
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		limiter:    newTokenBucket(s.opts.RatePerSec, s.opts.RateBurst, s.now()),
+		endLimiter: newTokenBucket(endRatePerSec, endRateBurst, s.now()),
 	}
 }
 

@@ -37,40 +37,77 @@ func (s *Server) handlerTable() map[string]handler {
 // receive applies the rate limit and frame checks to one websocket message
 // and dispatches it. It runs on the connection's reader goroutine.
 func (s *Server) receive(c *conn, binary bool, data []byte) {
-	if !c.limiter.allow(s.now()) {
+	var f proto.Frame
+	var perr *proto.Error
+	if binary {
+		perr = errf(proto.CodeMalformed, "binary messages are not accepted")
+	} else {
+		var err error
+		f, err = proto.Decode(data)
+		perr = decodeError(err)
+	}
+	now := s.now()
+	switch {
+	case perr == nil && ending(f.Type):
+		// Counts toward the budget, but is never dropped: when the budget is
+		// spent it draws on a small bucket of its own, and past that the
+		// reader waits, which slows an abuser down instead of refusing.
+		if !c.limiter.allow(now) && !c.endLimiter.allow(now) && !c.waitEndToken() {
+			return // closing
+		}
+	case !c.limiter.allow(now):
 		c.rateErrors++
 		if c.rateErrors > maxRateErrors {
 			s.log.Warn("rate limit: dropping connection", "user", c.userID())
 			c.close(websocket.ClosePolicyViolation, "rate limit exceeded")
 			return
 		}
-		var id uint64
-		if !binary {
-			if f, err := proto.Decode(data); err == nil {
-				id = f.ID
-			}
-		}
-		s.answer(c, proto.TypeError, id, errf(proto.CodeRateLimited, "rate limit exceeded: frame dropped"))
+		s.answer(c, proto.TypeError, f.ID, errf(proto.CodeRateLimited, "rate limit exceeded: frame dropped"))
 		return
 	}
-	if binary {
-		s.answer(c, proto.TypeError, 0, errf(proto.CodeMalformed, "binary messages are not accepted"))
+	if perr != nil {
+		s.answer(c, proto.TypeError, 0, perr)
 		return
 	}
-	s.handleFrame(c, data)
+	s.dispatch(c, f)
 }
 
-// handleFrame decodes and dispatches one text frame.
+// ending reports the requests that end something: a call, an invitation,
+// the session. A user must always be able to end things, so the rate
+// limiter never drops them (protocol.md, Transport).
+func ending(typ string) bool {
+	switch typ {
+	case proto.TypeHangup, proto.TypeLogout, proto.TypeCancel, proto.TypeReject:
+		return true
+	}
+	return false
+}
+
+// decodeError maps a proto.Decode error to the error frame it gets.
+func decodeError(err error) *proto.Error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, proto.ErrTooLarge):
+		return errf(proto.CodeTooLarge, "%v", err)
+	default:
+		return errf(proto.CodeMalformed, "%v", err)
+	}
+}
+
+// handleFrame decodes and dispatches one text frame, without the rate
+// limit (in-process connections and fuzzing).
 func (s *Server) handleFrame(c *conn, data []byte) {
 	f, err := proto.Decode(data)
-	if err != nil {
-		code := proto.CodeMalformed
-		if errors.Is(err, proto.ErrTooLarge) {
-			code = proto.CodeTooLarge
-		}
-		s.answer(c, proto.TypeError, 0, errf(code, "%v", err))
+	if perr := decodeError(err); perr != nil {
+		s.answer(c, proto.TypeError, 0, perr)
 		return
 	}
+	s.dispatch(c, f)
+}
+
+// dispatch runs one decoded frame's handler.
+func (s *Server) dispatch(c *conn, f proto.Frame) {
 	h, ok := s.handlers[f.Type]
 	if !ok {
 		s.answer(c, proto.TypeError, f.ID, errf(proto.CodeUnknownType, "unknown frame type %q", f.Type))

@@ -23,6 +23,11 @@ const (
 	writeWait     = 10 * time.Second // one websocket write
 	closeWait     = time.Second      // how long to wait for the peer's close frame
 	maxRateErrors = 100              // rate-limit errors before a connection is dropped
+	// Hangup, logout, cancel and reject are never dropped by the rate
+	// limit: past the budget they take from this bucket, and past it too
+	// the reader waits for its next token.
+	endRatePerSec = 10
+	endRateBurst  = 20
 	maxSessionID  = 128
 )
 

@@ -30,3 +30,30 @@ func (b *tokenBucket) allow(now time.Time) bool {
 	}
 	return false
 }
+
+// wait is how long until allow can take a token.
+func (b *tokenBucket) wait(now time.Time) time.Duration {
+	missing := 1 - b.tokens - now.Sub(b.last).Seconds()*b.rate
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(missing / b.rate * float64(time.Second))
+}
+
+// waitEndToken blocks the reader until the ending-requests bucket has a
+// token and takes it. It reports false if the connection closes first.
+func (c *conn) waitEndToken() bool {
+	for {
+		now := c.s.now()
+		if c.endLimiter.allow(now) {
+			return true
+		}
+		t := time.NewTimer(c.endLimiter.wait(now))
+		select {
+		case <-c.done:
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
+}

@@ -113,7 +113,7 @@ func TestSetSelfInfoInvalid(t *testing.T) {
 		}
 	}
 	raw("{\"type\":\"setSelfInfo\",\"id\":99,\"body\":{\"nickName\":\"a\xffb\"}}") // invalid UTF-8
-	raw(`{"type":"setSelfInfo","id":99,"body":{"nickName":"a\ud800b"}}`)        // lone surrogate
+	raw(`{"type":"setSelfInfo","id":99,"body":{"nickName":"a\ud800b"}}`)           // lone surrogate
 	raw(`{"type":"setSelfInfo","id":99,"body":{"nickName":7}}`)
 	raw(`{"type":"setSelfInfo","id":99,"body":[]}`)
 	w.expectNone(proto.TypePresence) // nothing changed
