@@ -102,25 +102,44 @@ func startClient(env benchEnv, bin string, extraEnv []string, role, user string,
 
 // expect waits for an event called name (with match, if given).
 func (c *client) expect(ctx context.Context, name string, match func(map[string]any) bool) error {
-	t := time.NewTimer(stepWait)
+	_, err := c.expectFrom(ctx, 0, name, match)
+	return err
+}
+
+// mark returns the index the next event will have, for expectFrom.
+func (c *client) mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.events)
+}
+
+// expectFrom waits for an event called name (with match, if given) among
+// the events from index from on, and returns it.
+func (c *client) expectFrom(ctx context.Context, from int, name string, match func(map[string]any) bool) (map[string]any, error) {
+	return c.expectWithin(ctx, stepWait, from, name, match)
+}
+
+// expectWithin is expectFrom waiting at most d.
+func (c *client) expectWithin(ctx context.Context, d time.Duration, from int, name string, match func(map[string]any) bool) (map[string]any, error) {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
 		c.mu.Lock()
-		for _, ev := range c.events {
+		for _, ev := range c.events[min(from, len(c.events)):] {
 			if ev["event"] == name && (match == nil || match(ev)) {
 				c.mu.Unlock()
-				return nil
+				return ev, nil
 			}
 		}
 		c.mu.Unlock()
 		select {
 		case <-c.changed:
 		case <-c.exited:
-			return fmt.Errorf("%w: %s exited (%v) waiting for %s: %s", ErrClient, c.role, c.err, name, tail(c.stderr.String()))
+			return nil, fmt.Errorf("%w: %s exited (%v) waiting for %s: %s", ErrClient, c.role, c.err, name, tail(c.stderr.String()))
 		case <-t.C:
-			return fmt.Errorf("%w: %s waiting %v for %s", ErrTimeout, c.role, stepWait, name)
+			return nil, fmt.Errorf("%w: %s waiting %v for %s", ErrTimeout, c.role, d, name)
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }
