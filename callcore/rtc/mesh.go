@@ -16,6 +16,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,13 +34,20 @@ import (
 // Config tunes a Mesh.
 type Config struct {
 	// ICEServers are STUN/TURN servers; none are needed on one host or LAN.
+	// Those CheckICEServers refuses are left out (see Mesh.ICEProblems).
 	ICEServers []webrtc.ICEServer
 	// LoopbackOnly gathers only 127.0.0.1 candidates. Tests use it so that
 	// media never leaves the loopback interface.
 	LoopbackOnly bool
-	// DownAfter is how long a peer may stay disconnected before it is
-	// reported down. Default 3 s.
+	// RelayOnly gathers and uses only relay (TURN) candidates.
+	RelayOnly bool
+	// DownAfter is how long a peer that was up may stay disconnected
+	// before it is reported down. Default 3 s.
 	DownAfter time.Duration
+	// ConnectTimeout is how long a new peer (AddPeer, or a first offer or
+	// candidate from a peer) may take to connect before it is reported
+	// failed. Default 15 s.
+	ConnectTimeout time.Duration
 	// StreamID names the local media stream (the user ID is a good choice).
 	StreamID string
 	// Impair degrades every inbound UDP datagram of the mesh (STUN, DTLS,
@@ -54,11 +63,19 @@ type Callbacks struct {
 	Send func(to string, payload json.RawMessage) error
 	// PeerUp reports that media with a peer is connected (once per peer).
 	PeerUp func(userID string)
-	// PeerDown reports that a peer's media connection was lost for longer
-	// than DownAfter, failed, or was closed by the peer.
+	// PeerDown reports that a peer's media connection, once up, was lost
+	// for longer than DownAfter, failed, or was closed by the peer.
 	PeerDown func(userID string)
-	// Track hands over a remote track. The callee owns reading it until
-	// ReadRTP returns an error.
+	// PeerFailed reports that a peer never connected: ICE or DTLS failed
+	// first, or ConnectTimeout passed. A peer is reported up at most
+	// once, and down or failed at most once, never both.
+	PeerFailed func(userID string, err error)
+	// UnsupportedCodec reports, once per peer, that the peer offers or
+	// sends media only in codecs termcall does not decode (err wraps
+	// ErrUnsupportedCodec and says which).
+	UnsupportedCodec func(userID string, err error)
+	// Track hands over a remote Opus or VP8 track. The callee owns reading
+	// it until ReadRTP returns an error (the peer's connection closed).
 	Track func(userID string, track *webrtc.TrackRemote)
 	// KeyframeRequest reports a PLI or FIR from a peer for the video track.
 	KeyframeRequest func(userID string)
@@ -77,7 +94,20 @@ var (
 	ErrBadSignal    = errors.New("rtc: bad signal")
 	ErrUnknownPeer  = errors.New("rtc: unknown peer")
 	ErrNoSendTarget = errors.New("rtc: callbacks.Send is nil")
+	// ErrConnectTimeout: the peer was not connected within ConnectTimeout.
+	ErrConnectTimeout = errors.New("rtc: not connected in time")
+	// ErrConnectFailed: ICE or DTLS failed before the peer was ever up.
+	ErrConnectFailed = errors.New("rtc: connection failed")
+	// ErrUnsupportedCodec: the peer's media is in a codec termcall does
+	// not decode.
+	ErrUnsupportedCodec = errors.New("rtc: unsupported codec")
+	// ErrICEServer: an ICE server CheckICEServers refuses.
+	ErrICEServer = errors.New("rtc: unusable ICE server")
 )
+
+// maxPendingCandidates bounds the candidates kept for a peer whose
+// description has not arrived yet; later ones are dropped.
+const maxPendingCandidates = 64
 
 // Mesh holds the peer connections of one call.
 type Mesh struct {
@@ -90,10 +120,14 @@ type Mesh struct {
 	inet  *impair.Net // nil without impairment
 	nacks *nackCounter
 
+	iceProblems []error // servers of cfg.ICEServers left out
+
 	mu     sync.Mutex
 	peers  map[string]*peer
 	closed bool
-	wg     sync.WaitGroup
+	// wg counts the mesh's goroutines and callbacks in flight. Add only
+	// under mu with closed false, so that no Add races with Close's Wait.
+	wg sync.WaitGroup
 }
 
 type peer struct {
@@ -102,19 +136,25 @@ type peer struct {
 	offerer  bool
 	pending  []webrtc.ICECandidateInit // candidates that arrived before the remote description
 	remote   bool                      // remote description set
-	up       bool
-	down     bool
-	downTime *time.Timer
-	rtt      atomic.Int64 // ns, from the peer's RTCP receiver reports; 0 = none yet
+	up       bool                      // PeerUp was reported
+	ended    bool                      // PeerDown or PeerFailed was reported
+	badCodec bool                      // UnsupportedCodec was reported
+	downTime *time.Timer               // armed while a peer that was up is disconnected
+	connTime *time.Timer               // armed until the peer is first connected
+	rtt      atomic.Int64              // ns, from the peer's RTCP receiver reports; 0 = none yet
 }
 
-// New builds a Mesh with Opus and VP8, NACK, RTCP reports and PLI support.
+// New builds a Mesh with Opus and VP8, NACK (with RTX), RTCP reports, PLI
+// and FIR, and transport-wide congestion control feedback.
 func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	if cb.Send == nil {
 		return nil, ErrNoSendTarget
 	}
 	if cfg.DownAfter <= 0 {
 		cfg.DownAfter = 3 * time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 15 * time.Second
 	}
 	if cfg.StreamID == "" {
 		cfg.StreamID = "termcall"
@@ -123,16 +163,20 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, fmt.Errorf("register codecs: %w", err)
+	// pion refuses a whole PeerConnection for one bad server: keep the
+	// usable ones so that the call still connects without the others.
+	usable, problems := CheckICEServers(cfg.ICEServers)
+	for _, err := range problems {
+		log.Warn("ice server left out", "err", err)
 	}
+	cfg.ICEServers = usable
+	me := &webrtc.MediaEngine{}
 	reg := &interceptor.Registry{}
 	// First in the chain, so that it sees what the NACK generator writes.
 	nacks := newNACKCounter()
 	reg.Add(nacks)
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
-		return nil, fmt.Errorf("register interceptors: %w", err)
+	if err := registerMedia(me, reg); err != nil {
+		return nil, err
 	}
 	se := webrtc.SettingEngine{}
 	// mDNS would multicast on the LAN; host candidates are enough here.
@@ -168,8 +212,78 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	if err != nil {
 		return nil, fmt.Errorf("video track: %w", err)
 	}
-	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, inet: inet, nacks: nacks, peers: map[string]*peer{}}, nil
+	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, inet: inet, nacks: nacks,
+		iceProblems: problems, peers: map[string]*peer{}}, nil
 }
+
+// Payload types termcall offers (and answers with when the offer leaves
+// the choice to it). Browsers use the same numbers for Opus and VP8.
+const (
+	PayloadTypeOpus   = 111
+	PayloadTypeVP8    = 96
+	PayloadTypeVP8RTX = 97
+)
+
+// sdesMidURI is the MID header extension (RFC 8843).
+const sdesMidURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+
+// registerMedia registers exactly what termcall sends and decodes: Opus
+// and VP8 (with RTX for NACK repairs), and the interceptors that use the
+// RTCP feedback the SDP advertises. Other codecs stay out of the SDP, so a
+// browser that prefers VP9 or H.264 still sends VP8.
+func registerMedia(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
+	codecs := []struct {
+		kind webrtc.RTPCodecType
+		c    webrtc.RTPCodecParameters
+	}{
+		{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecParameters{PayloadType: PayloadTypeOpus, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+		}}},
+		// FIR is answered like PLI (readRTCP); nack, nack pli and
+		// transport-cc are added below with the interceptors using them.
+		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{PayloadType: PayloadTypeVP8, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}},
+		}}},
+		// pion's NACK responder resends through RTX when it is negotiated,
+		// and its receiver folds RTX back into the VP8 track.
+		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{PayloadType: PayloadTypeVP8RTX, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", PayloadTypeVP8),
+		}}},
+	}
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c.c, c.kind); err != nil {
+			return fmt.Errorf("register %s: %w", c.c.MimeType, err)
+		}
+	}
+	// NACK generator and responder; adds "nack" and "nack pli" to VP8.
+	if err := webrtc.ConfigureNack(me, reg); err != nil {
+		return fmt.Errorf("register nack: %w", err)
+	}
+	// Sender and receiver reports: RTT (noteRTT) and the peer's loss stats.
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return fmt.Errorf("register rtcp reports: %w", err)
+	}
+	// transport-cc feedback about what arrives here, so that a browser's
+	// congestion control can adapt what it sends us. termcall's own
+	// sender stamps no transport-wide sequence numbers and ignores such
+	// feedback (its bitrates are fixed), so between two termcalls this
+	// sends nothing. REMB is not offered: nothing here computes one.
+	if err := webrtc.ConfigureTWCCSender(me, reg); err != nil {
+		return fmt.Errorf("register transport-cc: %w", err)
+	}
+	// MID lets the receiver demultiplex a stream whose SSRC the SDP does
+	// not list (browsers send it; pion needs it for unsignalled SSRCs).
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdesMidURI}, kind); err != nil {
+			return fmt.Errorf("register mid extension: %w", err)
+		}
+	}
+	return nil
+}
+
+// ICEProblems returns why servers of Config.ICEServers were left out, one
+// error per unusable URL (see CheckICEServers).
+func (m *Mesh) ICEProblems() []error { return slices.Clone(m.iceProblems) }
 
 // NACKsSent returns how many NACK packets the mesh sent about the remote
 // stream ssrc.
@@ -219,7 +333,11 @@ func (m *Mesh) AddPeer(userID string, offerer bool) error {
 }
 
 func (m *Mesh) newPeerLocked(userID string, offerer bool) (*peer, error) {
-	pc, err := m.api.NewPeerConnection(webrtc.Configuration{ICEServers: m.cfg.ICEServers})
+	conf := webrtc.Configuration{ICEServers: m.cfg.ICEServers}
+	if m.cfg.RelayOnly {
+		conf.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := m.api.NewPeerConnection(conf)
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection for %s: %w", userID, err)
 	}
@@ -247,24 +365,43 @@ func (m *Mesh) newPeerLocked(userID string, offerer bool) (*peer, error) {
 			m.log.Debug("send candidate", "peer", userID, "err", err)
 		}
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-		// Incoming RTCP (the peer's sender reports) only passes the
-		// interceptors when read; without it receiver reports carry no
-		// LSR and nobody learns the round trip.
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			for {
-				if _, _, err := recv.ReadRTCP(); err != nil {
-					return
-				}
+	pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) { m.onTrack(p, t, recv) })
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { m.stateChange(p, s) })
+	// Until the peer is up, the connect timer stands for every way media
+	// can fail to start (signals lost, an offer never coming, ICE checks
+	// that never succeed) that pion would not report as failed.
+	p.connTime = time.AfterFunc(m.cfg.ConnectTimeout, func() { m.connectTimeout(p) })
+	m.peers[userID] = p
+	return p, nil
+}
+
+// onTrack starts reading a remote track. Tracks in codecs termcall does
+// not decode are drained (interceptors keep running) and reported.
+func (m *Mesh) onTrack(p *peer, t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	codec := t.Codec()
+	supported := supportedCodec(t.Kind(), codec.MimeType)
+	var report func()
+	m.mu.Lock()
+	if m.closed || m.peers[p.id] != p {
+		// Closed or removed: pion ends the track with the connection, and
+		// Close may be waiting for the goroutines it knows of already.
+		m.mu.Unlock()
+		return
+	}
+	// Incoming RTCP (the peer's sender reports) only passes the
+	// interceptors when read; without it receiver reports carry no LSR
+	// and nobody learns the round trip.
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			if _, _, err := recv.ReadRTCP(); err != nil {
+				return
 			}
-		}()
-		if m.cb.Track != nil {
-			m.cb.Track(userID, t)
-			return
 		}
-		// Nobody wants it: drain so interceptors keep running.
+	}()
+	drain := !supported || m.cb.Track == nil
+	if drain {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
@@ -275,10 +412,63 @@ func (m *Mesh) newPeerLocked(userID string, offerer bool) (*peer, error) {
 				}
 			}
 		}()
-	})
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { m.stateChange(p, s) })
-	m.peers[userID] = p
-	return p, nil
+	}
+	if !supported {
+		err := fmt.Errorf("%w: %s sends %s %s (payload type %d); termcall decodes Opus and VP8",
+			ErrUnsupportedCodec, p.id, t.Kind(), codec.MimeType, codec.PayloadType)
+		m.log.Warn("unsupported codec", "peer", p.id, "err", err)
+		report = m.unsupportedLocked(p, err)
+	}
+	// Track runs under the wait group too: Close waits until the callee
+	// has taken the track (and counted its own reader).
+	var deliver func()
+	if !drain {
+		m.wg.Add(1)
+		deliver = func() { defer m.wg.Done(); m.cb.Track(p.id, t) }
+	}
+	m.mu.Unlock()
+	if report != nil {
+		report()
+	}
+	if deliver != nil {
+		deliver()
+	}
+}
+
+// supportedCodec reports whether termcall decodes mime on a track of kind.
+func supportedCodec(kind webrtc.RTPCodecType, mime string) bool {
+	switch kind {
+	case webrtc.RTPCodecTypeAudio:
+		return strings.EqualFold(mime, webrtc.MimeTypeOpus)
+	case webrtc.RTPCodecTypeVideo:
+		return strings.EqualFold(mime, webrtc.MimeTypeVP8)
+	}
+	return false
+}
+
+// unsupportedLocked marks p as reported for an unsupported codec and
+// returns the callback to run once mu is released (nil if already
+// reported or nobody listens).
+func (m *Mesh) unsupportedLocked(p *peer, err error) func() {
+	if p.badCodec || m.cb.UnsupportedCodec == nil {
+		return nil
+	}
+	p.badCodec = true
+	return m.callbackLocked(func() { m.cb.UnsupportedCodec(p.id, err) })
+}
+
+// callbackLocked counts f in the wait group and returns it to be run after
+// mu is released (callbacks may call back into the mesh). nil when the
+// mesh is closed: nothing is reported after Close.
+func (m *Mesh) callbackLocked(f func()) func() {
+	if m.closed {
+		return nil
+	}
+	m.wg.Add(1)
+	return func() {
+		defer m.wg.Done()
+		f()
+	}
 }
 
 // readRTCP keeps the sender's interceptors running, turns PLI/FIR into
@@ -345,50 +535,120 @@ func (m *Mesh) RTT(userID string) (time.Duration, bool) {
 	return time.Duration(ns), ns > 0
 }
 
-func (m *Mesh) stateChange(p *peer, s webrtc.PeerConnectionState) {
-	m.log.Debug("peer state", "peer", p.id, "state", s.String())
-	var up, down bool
+// stateChange acts on the connection's current state. pion calls the
+// handler in a goroutine of its own per change, so handlers can run out of
+// order: the state they were called with (reported) may be stale (a
+// "disconnected" arriving after the "connected" that followed it), and
+// acting on it could hang up a live call. The current state is read
+// instead.
+func (m *Mesh) stateChange(p *peer, reported webrtc.PeerConnectionState) {
+	cur := p.pc.ConnectionState()
+	m.log.Debug("peer state", "peer", p.id, "reported", reported.String(), "current", cur.String())
+	var calls []func()
 	m.mu.Lock()
-	if m.peers[p.id] != p || m.closed {
+	if m.peers[p.id] != p || m.closed || p.ended {
 		m.mu.Unlock()
 		return
 	}
-	switch s {
+	switch cur {
 	case webrtc.PeerConnectionStateConnected:
-		if p.downTime != nil {
-			p.downTime.Stop()
-			p.downTime = nil
-		}
+		stopTimer(&p.downTime)
+		stopTimer(&p.connTime)
 		if !p.up {
-			p.up, up = true, true
+			p.up = true
+			if m.cb.PeerUp != nil {
+				calls = append(calls, m.callbackLocked(func() { m.cb.PeerUp(p.id) }))
+			}
 		}
 	case webrtc.PeerConnectionStateDisconnected:
-		if p.downTime == nil && !p.down {
+		// Before the peer was ever up the connect timer is running.
+		if p.up && p.downTime == nil {
 			p.downTime = time.AfterFunc(m.cfg.DownAfter, func() { m.markDown(p) })
 		}
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		if !p.down {
-			p.down, down = true, true
-		}
+		calls = append(calls, m.endLocked(p, connectFailure(p.pc)))
 	}
 	m.mu.Unlock()
-	if up && m.cb.PeerUp != nil {
-		m.cb.PeerUp(p.id)
-	}
-	if down && m.cb.PeerDown != nil {
-		m.cb.PeerDown(p.id)
+	for _, f := range calls {
+		if f != nil {
+			f()
+		}
 	}
 }
 
+// endLocked reports p down (it was up) or failed (it never was), once.
+func (m *Mesh) endLocked(p *peer, failure error) func() {
+	if p.ended {
+		return nil
+	}
+	p.ended = true
+	stopTimer(&p.downTime)
+	stopTimer(&p.connTime)
+	switch {
+	case p.up && m.cb.PeerDown != nil:
+		return m.callbackLocked(func() { m.cb.PeerDown(p.id) })
+	case !p.up && m.cb.PeerFailed != nil:
+		m.log.Warn("peer failed", "peer", p.id, "err", failure)
+		return m.callbackLocked(func() { m.cb.PeerFailed(p.id, failure) })
+	}
+	return nil
+}
+
+// connectFailure says which layer failed a connection that never came up.
+func connectFailure(pc *webrtc.PeerConnection) error {
+	ice := pc.ICEConnectionState()
+	switch ice {
+	case webrtc.ICEConnectionStateFailed:
+		return fmt.Errorf("%w: ICE failed (no candidate pair answered)", ErrConnectFailed)
+	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
+		return fmt.Errorf("%w: DTLS failed (ICE %s)", ErrConnectFailed, ice)
+	}
+	return fmt.Errorf("%w: %s (ICE %s)", ErrConnectFailed, pc.ConnectionState(), ice)
+}
+
+func stopTimer(t **time.Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
+
+// markDown runs DownAfter after a peer that was up became disconnected.
+// The connection may have recovered meanwhile with its "connected" handler
+// still on its way, so the current state decides.
 func (m *Mesh) markDown(p *peer) {
+	cur := p.pc.ConnectionState()
 	m.mu.Lock()
-	fire := m.peers[p.id] == p && !m.closed && !p.down
-	if fire {
-		p.down = true
+	if m.peers[p.id] != p || m.closed || p.ended {
+		m.mu.Unlock()
+		return
+	}
+	p.downTime = nil
+	var call func()
+	if cur != webrtc.PeerConnectionStateConnected {
+		call = m.endLocked(p, nil)
 	}
 	m.mu.Unlock()
-	if fire && m.cb.PeerDown != nil {
-		m.cb.PeerDown(p.id)
+	if call != nil {
+		call()
+	}
+}
+
+// connectTimeout runs ConnectTimeout after the peer was created.
+func (m *Mesh) connectTimeout(p *peer) {
+	cur := p.pc.ConnectionState()
+	m.mu.Lock()
+	if m.peers[p.id] != p || m.closed || p.ended || p.up || cur == webrtc.PeerConnectionStateConnected {
+		// Up, or about to be: its "connected" handler is on its way.
+		m.mu.Unlock()
+		return
+	}
+	p.connTime = nil
+	call := m.endLocked(p, fmt.Errorf("%w: %v, state %s (signaling %s)",
+		ErrConnectTimeout, m.cfg.ConnectTimeout, cur, p.pc.SignalingState()))
+	m.mu.Unlock()
+	if call != nil {
+		call()
 	}
 }
 
@@ -400,7 +660,18 @@ func (m *Mesh) HandleSignal(from string, payload json.RawMessage) error {
 		return fmt.Errorf("%w: %w", ErrBadSignal, err)
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	var report func()
+	err := m.handleLocked(from, sig, &report)
+	m.mu.Unlock()
+	if report != nil {
+		report()
+	}
+	return err
+}
+
+// handleLocked applies sig; a report to make once mu is released goes
+// into *report.
+func (m *Mesh) handleLocked(from string, sig Signal, report *func()) error {
 	if m.closed {
 		return ErrClosed
 	}
@@ -421,6 +692,7 @@ func (m *Mesh) HandleSignal(from string, payload json.RawMessage) error {
 			if created {
 				// A bad first offer must not leave a half-made peer behind.
 				delete(m.peers, from)
+				stopTimer(&p.connTime)
 				// Closed outside the lock: pion calls back into the mesh.
 				m.wg.Add(1)
 				go func(pc *webrtc.PeerConnection) { defer m.wg.Done(); _ = pc.Close() }(p.pc)
@@ -429,14 +701,18 @@ func (m *Mesh) HandleSignal(from string, payload json.RawMessage) error {
 		}
 		p.remote = true
 		m.flushCandidatesLocked(p)
+		*report = m.dropUnsharedLocked(p, sig.SDP)
 		answer, err := p.pc.CreateAnswer(nil)
 		if err != nil {
 			return fmt.Errorf("create answer for %s: %w", from, err)
 		}
+
 		if err := p.pc.SetLocalDescription(answer); err != nil {
 			return fmt.Errorf("set local answer for %s: %w", from, err)
 		}
-		return m.sendLocked(from, Signal{Kind: "answer", SDP: answer.SDP})
+		// pion insists on setting the answer exactly as it made it; the
+		// peer gets it with the mids pion leaves out.
+		return m.sendLocked(from, Signal{Kind: "answer", SDP: addRejectedMids(answer.SDP, sig.SDP)})
 	case "answer":
 		if p == nil {
 			return fmt.Errorf("%w: answer from %s", ErrUnknownPeer, from)
@@ -445,6 +721,7 @@ func (m *Mesh) HandleSignal(from string, payload json.RawMessage) error {
 			return fmt.Errorf("%w: answer from %s: %w", ErrBadSignal, from, err)
 		}
 		p.remote = true
+		*report = m.dropUnsharedLocked(p, sig.SDP)
 		m.flushCandidatesLocked(p)
 		return nil
 	case "candidate":
@@ -459,9 +736,11 @@ func (m *Mesh) HandleSignal(from string, payload json.RawMessage) error {
 			}
 		}
 		if !p.remote {
-			if len(p.pending) < 64 {
-				p.pending = append(p.pending, *sig.Candidate)
+			if len(p.pending) >= maxPendingCandidates {
+				m.log.Debug("candidate dropped: too many before the description", "peer", from)
+				return nil
 			}
+			p.pending = append(p.pending, *sig.Candidate)
 			return nil
 		}
 		if err := p.pc.AddICECandidate(*sig.Candidate); err != nil {
@@ -471,6 +750,101 @@ func (m *Mesh) HandleSignal(from string, payload json.RawMessage) error {
 	default:
 		return fmt.Errorf("%w: unknown kind %q", ErrBadSignal, sig.Kind)
 	}
+}
+
+// dropUnsharedLocked stops sending a local track that has no codec in
+// common with the remote description (e.g. video offered in VP9 or H.264
+// only): pion could not answer at all with it, and would drop the whole
+// call instead of that medium. It returns the report of it, once per peer.
+func (m *Mesh) dropUnsharedLocked(p *peer, remoteSDP string) func() {
+	var missing []string
+	for _, tr := range p.pc.GetTransceivers() {
+		s := tr.Sender()
+		if s == nil || s.Track() == nil || len(s.GetParameters().Codecs) > 0 {
+			continue
+		}
+		kind := tr.Kind()
+		offered := sdpCodecs(remoteSDP, tr.Mid())
+		if err := p.pc.RemoveTrack(s); err != nil {
+			m.log.Warn("stop unshared track", "peer", p.id, "kind", kind, "err", err)
+		}
+		want := webrtc.MimeTypeVP8
+		if kind == webrtc.RTPCodecTypeAudio {
+			want = webrtc.MimeTypeOpus
+		}
+		missing = append(missing, fmt.Sprintf("%s in %s, not %s", kind, strings.Join(offered, ", "), strings.TrimPrefix(want, kind.String()+"/")))
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("%w: %s has %s; termcall sends and decodes Opus and VP8", ErrUnsupportedCodec, p.id, strings.Join(missing, "; "))
+	m.log.Warn("no codec in common", "peer", p.id, "err", err)
+	return m.unsupportedLocked(p, err)
+}
+
+// addRejectedMids gives each rejected media section (port 0) of a pion
+// answer the a=mid of the offer's section at the same index. pion leaves
+// it out, and then refuses such an answer itself ("media section without
+// mid value"), as JSEP-minded peers may.
+func addRejectedMids(answer, offer string) string {
+	var mids []string
+	for _, sec := range strings.Split(offer, "\nm=")[1:] {
+		mid := ""
+		for _, l := range strings.Split(sec, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "a=mid:"); ok {
+				mid = v
+			}
+		}
+		mids = append(mids, mid)
+	}
+	parts := strings.Split(answer, "\nm=")
+	for i := 1; i < len(parts); i++ {
+		sec := parts[i]
+		if i-1 >= len(mids) || mids[i-1] == "" || strings.Contains(sec, "a=mid:") {
+			continue
+		}
+		if f := strings.Fields(sec); len(f) < 2 || f[1] != "0" {
+			continue
+		}
+		// pion ends every line with CRLF; the section ends with its c= line.
+		parts[i] = strings.TrimRight(sec, "\r\n") + "\r\na=mid:" + mids[i-1] + "\r\n"
+		if i < len(parts)-1 {
+			parts[i] = strings.TrimSuffix(parts[i], "\n")
+		}
+	}
+	return strings.Join(parts, "\nm=")
+}
+
+// sdpCodecs lists the codec names of the media section with mid in an SDP
+// (none when the section rejects the medium or names no codec).
+func sdpCodecs(sdp, mid string) []string {
+	var out []string
+	for _, section := range strings.Split(sdp, "\nm=")[1:] {
+		lines := strings.Split(section, "\n")
+		found := false
+		var names []string
+		for _, l := range lines {
+			l = strings.TrimSpace(l)
+			if v, ok := strings.CutPrefix(l, "a=mid:"); ok && v == mid {
+				found = true
+			}
+			if v, ok := strings.CutPrefix(l, "a=rtpmap:"); ok {
+				if _, enc, ok := strings.Cut(v, " "); ok {
+					name, _, _ := strings.Cut(enc, "/")
+					if !slices.Contains(names, name) && !strings.EqualFold(name, "rtx") {
+						names = append(names, name)
+					}
+				}
+			}
+		}
+		if found {
+			out = names
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"no codec"}
+	}
+	return out
 }
 
 func (m *Mesh) flushCandidatesLocked(p *peer) {
@@ -500,8 +874,9 @@ func (m *Mesh) RemovePeer(userID string) {
 	m.mu.Lock()
 	p := m.peers[userID]
 	delete(m.peers, userID)
-	if p != nil && p.downTime != nil {
-		p.downTime.Stop()
+	if p != nil {
+		stopTimer(&p.downTime)
+		stopTimer(&p.connTime)
 	}
 	m.mu.Unlock()
 	if p != nil {
@@ -553,12 +928,13 @@ func (m *Mesh) Close() error {
 	m.closed = true
 	peers := m.peers
 	m.peers = map[string]*peer{}
+	for _, p := range peers {
+		stopTimer(&p.downTime)
+		stopTimer(&p.connTime)
+	}
 	m.mu.Unlock()
 	var errs []error
 	for id, p := range peers {
-		if p.downTime != nil {
-			p.downTime.Stop()
-		}
 		if err := p.pc.GracefulClose(); err != nil && !errors.Is(err, io.EOF) {
 			errs = append(errs, fmt.Errorf("close %s: %w", id, err))
 		}

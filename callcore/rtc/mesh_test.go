@@ -44,6 +44,8 @@ type side struct {
 	mu      sync.Mutex
 	up      map[string]bool
 	down    map[string]bool
+	failed  map[string]error
+	badCode map[string][]error
 	packets map[string]int // by remote user + kind
 	kf      int
 	sigErrs []error
@@ -56,6 +58,7 @@ func (s *side) isDown(id string) bool {
 	defer s.mu.Unlock()
 	return s.down[id]
 }
+func (s *side) failure(id string) error { s.mu.Lock(); defer s.mu.Unlock(); return s.failed[id] }
 
 func newPair(t *testing.T, ids ...string) (map[string]*side, *relay) {
 	t.Helper()
@@ -65,20 +68,45 @@ func newPair(t *testing.T, ids ...string) (map[string]*side, *relay) {
 // newPairWith is newPair with a per-side impairment (impaired may be nil).
 func newPairWith(t *testing.T, impaired map[string]impair.Config, ids ...string) (map[string]*side, *relay) {
 	t.Helper()
+	return newMeshes(t, meshOpts{impaired: impaired}, ids...)
+}
+
+// meshOpts vary the meshes newMeshes builds.
+type meshOpts struct {
+	impaired map[string]impair.Config
+	// config adjusts each side's Config.
+	config func(id string, c *Config)
+	// filter sees every relayed payload and returns what to deliver
+	// (false: drop it), as a lossy or meddling server would.
+	filter func(from, to string, payload json.RawMessage) (json.RawMessage, bool)
+}
+
+func newMeshes(t *testing.T, o meshOpts, ids ...string) (map[string]*side, *relay) {
+	t.Helper()
 	r := newRelay()
 	sides := map[string]*side{}
 	var wg sync.WaitGroup
 	for _, id := range ids {
-		s := &side{id: id, up: map[string]bool{}, down: map[string]bool{}, packets: map[string]int{}}
+		s := &side{id: id, up: map[string]bool{}, down: map[string]bool{}, failed: map[string]error{},
+			badCode: map[string][]error{}, packets: map[string]int{}}
 		sides[id] = s
 	}
 	for _, id := range ids {
 		s := sides[id]
-		m, err := New(Config{LoopbackOnly: true, StreamID: id, DownAfter: time.Second, Impair: impaired[id]}, Callbacks{
+		cfg := Config{LoopbackOnly: true, StreamID: id, DownAfter: time.Second, Impair: o.impaired[id]}
+		if o.config != nil {
+			o.config(id, &cfg)
+		}
+		m, err := New(cfg, Callbacks{
 			Send: func(to string, payload json.RawMessage) error {
 				dst, ok := sides[to]
 				if !ok {
 					return errors.New("no such peer")
+				}
+				if o.filter != nil {
+					if payload, ok = o.filter(s.id, to, payload); !ok {
+						return nil
+					}
 				}
 				r.ch <- func() {
 					if err := dst.mesh.HandleSignal(s.id, payload); err != nil && !errors.Is(err, ErrClosed) {
@@ -91,6 +119,19 @@ func newPairWith(t *testing.T, impaired map[string]impair.Config, ids ...string)
 			},
 			PeerUp:   func(u string) { s.mu.Lock(); s.up[u] = true; s.mu.Unlock() },
 			PeerDown: func(u string) { s.mu.Lock(); s.down[u] = true; s.mu.Unlock() },
+			PeerFailed: func(u string, err error) {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				if s.failed[u] != nil {
+					t.Errorf("%s: %s reported failed twice (%v, then %v)", s.id, u, s.failed[u], err)
+				}
+				s.failed[u] = err
+			},
+			UnsupportedCodec: func(u string, err error) {
+				s.mu.Lock()
+				s.badCode[u] = append(s.badCode[u], err)
+				s.mu.Unlock()
+			},
 			Track: func(u string, tr *webrtc.TrackRemote) {
 				wg.Add(1)
 				go func() {
@@ -119,6 +160,16 @@ func newPairWith(t *testing.T, impaired map[string]impair.Config, ids ...string)
 		}
 		r.stop()
 		wg.Wait()
+		// Up, then down or failed: never both of the last two.
+		for _, s := range sides {
+			s.mu.Lock()
+			for u := range s.failed {
+				if s.down[u] || s.up[u] {
+					t.Errorf("%s: %s failed but was also reported up %v / down %v", s.id, u, s.up[u], s.down[u])
+				}
+			}
+			s.mu.Unlock()
+		}
 	})
 	return sides, r
 }
