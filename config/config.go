@@ -26,7 +26,8 @@ func RendererNames() []string { return slices.Clone(rendererNames) }
 
 // Config is the client configuration.
 type Config struct {
-	// Server is the signaling server's websocket URL, ws://HOST:PORT/ws.
+	// Server is the signaling server's websocket URL, ws://HOST:PORT/ws
+	// (default proto.DefaultServerURL, where `termcall serve` listens).
 	Server string `toml:"server"`
 	// SDKAppID must match the server's.
 	SDKAppID uint32 `toml:"sdkappid"`
@@ -46,9 +47,15 @@ type Config struct {
 	VideoIn  string `toml:"video_in"`
 	// ICELoopback keeps media on 127.0.0.1 (calls on one machine).
 	ICELoopback bool `toml:"ice_loopback"`
-	// ICEServers are STUN/TURN URLs used besides those the signaling
-	// server hands out at login.
-	ICEServers []string `toml:"ice_servers"`
+	// ICEServers are STUN/TURN servers used besides those the signaling
+	// server hands out at login: URL strings, or tables with urls,
+	// username and credential for TURN (see ICEServer).
+	ICEServers []ICEServer `toml:"ice_servers"`
+	// NickName and Avatar are how others see you (SetSelfInfo after
+	// login): the nickname shows in their contacts and incoming-call
+	// prompt. Empty: your userID only.
+	NickName string `toml:"nickname"`
+	Avatar   string `toml:"avatar"`
 	// Contacts are the userIDs listed (with presence) on the contacts screen.
 	Contacts []string `toml:"contacts"`
 	// Groups are IM group IDs offered for group calls.
@@ -141,14 +148,29 @@ func (c Config) Validate() error {
 			bad("empty group id")
 		}
 	}
+	for i, s := range c.ICEServers {
+		if len(s.URLs) == 0 || slices.Contains(s.URLs, "") {
+			bad("ice_servers[%d]: no URL (want \"stun:HOST:PORT\" or {urls = [\"turn:HOST:PORT\"], username = ..., credential = ...})", i)
+		}
+	}
+	if len(c.NickName) > proto.MaxNickName {
+		bad("nickname: %d bytes, at most %d", len(c.NickName), proto.MaxNickName)
+	}
+	if len(c.Avatar) > proto.MaxAvatar {
+		bad("avatar: %d bytes, at most %d", len(c.Avatar), proto.MaxAvatar)
+	}
 	if c.Renderer != "" && !slices.Contains(rendererNames, c.Renderer) {
 		bad("renderer %q: want one of %s", c.Renderer, strings.Join(rendererNames, ", "))
 	}
 	return errors.Join(errs...)
 }
 
-// WithDefaults fills empty fields that have defaults (LogFile, Renderer).
+// WithDefaults fills empty fields that have defaults (Server, LogFile,
+// Renderer).
 func (c Config) WithDefaults() (Config, error) {
+	if c.Server == "" {
+		c.Server = proto.DefaultServerURL
+	}
 	if c.Renderer == "" {
 		c.Renderer = "auto"
 	}

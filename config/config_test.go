@@ -10,6 +10,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/pflag"
+
+	"github.com/termcall/termcall/server/proto"
 )
 
 func TestExampleParsesAndValidates(t *testing.T) {
@@ -24,13 +26,14 @@ func TestExampleParsesAndValidates(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Example() does not validate: %v", err)
 	}
-	if c.Server != "ws://127.0.0.1:8080/ws" || c.SDKAppID != 1400000000 || c.User != "alice" ||
+	// The example's server is where `termcall serve` listens by default.
+	if c.Server != proto.DefaultServerURL || c.SDKAppID != 1400000000 || c.User != "alice" ||
 		strings.Join(c.Contacts, ",") != "bob,carol" || c.Renderer != "auto" {
 		t.Fatalf("Example() decoded to %+v", c)
 	}
 	// Every field has a (possibly commented) key in the example.
 	for _, key := range []string{"server", "sdkappid", "user", "usersig", "secret", "audio_in", "audio_out",
-		"video_in", "contacts", "groups", "log_file", "renderer"} {
+		"video_in", "ice_loopback", "ice_servers", "nickname", "avatar", "contacts", "groups", "log_file", "renderer"} {
 		if !strings.Contains(Example(), key+" =") {
 			t.Errorf("Example() does not mention %q", key)
 		}
@@ -165,7 +168,7 @@ func TestFlagsOverrideFile(t *testing.T) {
 	if c.User != "dave" || c.UserSig != "SIG" || c.Secret != "" || c.Renderer != "ascii" || c.SDKAppID != 42 {
 		t.Fatalf("flags not applied: %+v", c)
 	}
-	if c.Server != "ws://127.0.0.1:8080/ws" || strings.Join(c.Contacts, ",") != "bob,carol" {
+	if c.Server != proto.DefaultServerURL || strings.Join(c.Contacts, ",") != "bob,carol" {
 		t.Fatalf("file values lost: %+v", c)
 	}
 	if c.LogFile != filepath.Join(dir, "termcall", "termcall.log") {
@@ -235,3 +238,26 @@ func TestInitCommand(t *testing.T) {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// The README's config block is what users copy: it must load and validate.
+func TestREADMEConfigBlockLoads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "Config file (`termcall init` writes a commented one):\n\n```toml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no config block in README.md")
+	}
+	c, err := Load(writeConfig(t, block))
+	if err != nil {
+		t.Fatalf("README's config block: %v\n%s", err, block)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("README's config block: %v", err)
+	}
+	if c.Server != proto.DefaultServerURL || len(c.ICEServers) != 2 || c.ICEServers[1].Credential == "" || c.NickName == "" {
+		t.Fatalf("README's config block decoded to %+v", c)
+	}
+}

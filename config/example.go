@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/termcall/termcall/server/proto"
 )
 
 // Example returns a commented example configuration. It parses and
@@ -13,23 +15,26 @@ import (
 func Example() string {
 	return `# termcall client configuration.
 # Flags given on the command line override these values
-# (--server, --sdkappid, --user, --usersig, --secret, --audio-in, --audio-out,
-# --video-in, --renderer, --log).
+# (--server, --sdkappid, --user, --usersig, --secret, --nickname, --avatar,
+# --audio-in, --audio-out, --video-in, --ice-server, --renderer, --log).
 
-# Signaling server started with "termcall serve".
-server = "ws://127.0.0.1:8080/ws"
-
+# Signaling server started with "termcall serve" (it listens on
+# ` + proto.DefaultAddr + ` unless given --addr). This is the default.
+server = "` + proto.DefaultServerURL + `"
 # The SDKAppID the server was started with.
 sdkappid = 1400000000
-
 # Your userID: 1-32 characters of A-Z a-z 0-9 _ -.
 user = "alice"
-
 # Log in with a ready-made userSig ("termcall usersig ...") ...
 # usersig = ""
 # ... or with the application's secret key, from which a userSig is made at
 # start (fine for your own server; keep this file private).
 secret = "change-me"
+
+# How others see you: your nickname shows in their contacts and when you
+# call them (at most 64 bytes); the avatar is a URL sent along with it.
+nickname = ""
+avatar = ""
 
 # Media. Microphone: "mic" (default device), "mic:NAME", "tone:440",
 # "wav:FILE" or "silence". Speaker: "speaker", "speaker:NAME", "wav:FILE" or
@@ -42,18 +47,23 @@ video_in = ""
 # Keep media on 127.0.0.1 (only for calls between programs on this machine).
 ice_loopback = false
 # STUN/TURN servers, besides those the signaling server hands out at login.
+# A STUN server is its URL; a TURN server is a table with its URLs and the
+# username and credential it expects. A server that cannot be used is
+# reported (error 60102) when you log in, and the others are used.
+# ice_servers = [
+#   "stun:stun.example.com:3478",
+#   { urls = ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:5349"], username = "alice", credential = "s3cret" },
+# ]
 ice_servers = []
 
 # People shown on the contacts screen, with their presence.
 contacts = ["bob", "carol"]
-
 # IM groups you can call as a whole.
 groups = []
 
 # Where logs go (never the screen). Default:
 # $XDG_STATE_HOME/termcall/termcall.log or ~/.local/state/termcall/termcall.log
 # log_file = ""
-
 # Video renderer: auto, truecolor, 256, ascii or sixel (cycle with "v").
 renderer = "auto"
 `

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/spf13/pflag"
+
+	"github.com/termcall/termcall/server/proto"
 )
 
 // SecretEnv is read when neither the file nor --secret gives a secret.
@@ -15,13 +17,17 @@ const SecretEnv = "TERMCALL_SECRET"
 type Flags struct {
 	Path string // --config
 	c    Config
+	// --ice-server, --ice-username and --ice-credential, turned into
+	// c.ICEServers by Apply.
+	iceURLs                []string
+	iceUsername, iceSecret string
 }
 
 // AddFlags registers --config and one flag per Config field on fs.
 func AddFlags(fs *pflag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.StringVar(&f.Path, "config", "", "config file (default $XDG_CONFIG_HOME/termcall/config.toml)")
-	fs.StringVar(&f.c.Server, "server", "", "signaling server URL, ws://HOST:PORT/ws")
+	fs.StringVar(&f.c.Server, "server", "", "signaling server URL, ws://HOST:PORT/ws (default "+proto.DefaultServerURL+")")
 	fs.Uint32Var(&f.c.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
 	fs.StringVar(&f.c.User, "user", "", "user ID to log in as")
 	fs.StringVar(&f.c.UserSig, "usersig", "", "userSig to log in with")
@@ -30,7 +36,11 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.c.AudioOut, "audio-out", "", "audio sink: speaker[:DEVICE] | wav:FILE | null (default speaker)")
 	fs.StringVar(&f.c.VideoIn, "video-in", "", "video source: camera[:DEVICE] | pattern | y4m:FILE | none (default camera)")
 	fs.BoolVar(&f.c.ICELoopback, "ice-loopback", false, "keep media on 127.0.0.1 (calls on one machine)")
-	fs.StringArrayVar(&f.c.ICEServers, "ice-server", nil, "STUN/TURN server URL (repeatable)")
+	fs.StringArrayVar(&f.iceURLs, "ice-server", nil, "STUN/TURN server URL, stun:HOST:PORT or turn:HOST:PORT?transport=udp (repeatable; replaces the file's ice_servers)")
+	fs.StringVar(&f.iceUsername, "ice-username", "", "username for the turn:/turns: URLs of --ice-server")
+	fs.StringVar(&f.iceSecret, "ice-credential", "", "credential (password) for the turn:/turns: URLs of --ice-server")
+	fs.StringVar(&f.c.NickName, "nickname", "", "how others see you (nickname, at most 64 bytes)")
+	fs.StringVar(&f.c.Avatar, "avatar", "", "your avatar URL, shown to others with your nickname")
 	fs.StringVar(&f.c.Renderer, "renderer", "", "video renderer: auto, truecolor, 256, ascii, sixel")
 	fs.StringVar(&f.c.LogFile, "log", "", "log file (default $XDG_STATE_HOME/termcall/termcall.log)")
 	return f
@@ -55,7 +65,9 @@ func (f *Flags) Resolve(fs *pflag.FlagSet) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	c = f.Apply(fs, c)
+	if c, err = f.Apply(fs, c); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
 	if c.Secret == "" && c.UserSig == "" {
 		c.Secret = os.Getenv(SecretEnv)
 	}
@@ -70,8 +82,9 @@ func (f *Flags) Resolve(fs *pflag.FlagSet) (Config, error) {
 
 // Apply returns c with the fields of the flags that were set on fs.
 // A --usersig clears a file's secret and the other way round, so the flag
-// decides how to log in.
-func (f *Flags) Apply(fs *pflag.FlagSet, c Config) Config {
+// decides how to log in. --ice-server replaces the file's ice_servers; the
+// error is for ICE credentials without a TURN URL to go with.
+func (f *Flags) Apply(fs *pflag.FlagSet, c Config) (Config, error) {
 	set := func(name string, dst *string, v string) {
 		if fs.Changed(name) {
 			*dst = v
@@ -94,10 +107,16 @@ func (f *Flags) Apply(fs *pflag.FlagSet, c Config) Config {
 	if fs.Changed("ice-loopback") {
 		c.ICELoopback = f.c.ICELoopback
 	}
-	if fs.Changed("ice-server") {
-		c.ICEServers = f.c.ICEServers
+	if fs.Changed("ice-server") || fs.Changed("ice-username") || fs.Changed("ice-credential") {
+		servers, err := ICEServersFromFlags(f.iceURLs, f.iceUsername, f.iceSecret)
+		if err != nil {
+			return c, err
+		}
+		c.ICEServers = servers
 	}
+	set("nickname", &c.NickName, f.c.NickName)
+	set("avatar", &c.Avatar, f.c.Avatar)
 	set("renderer", &c.Renderer, f.c.Renderer)
 	set("log", &c.LogFile, f.c.LogFile)
-	return c
+	return c, nil
 }

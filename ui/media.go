@@ -8,10 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/device"
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
+	"github.com/termcall/termcall/callcore/rtc"
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/video"
 	"github.com/termcall/termcall/video/camera"
@@ -25,6 +28,9 @@ type Media struct {
 	// Notes tell the user about stand-ins, e.g. a test tone for a missing
 	// microphone. They stay on screen.
 	Notes []string
+	// Errors are shown as ERROR events from the start: configured ICE
+	// servers that cannot be used (CodeICEServer); the others are used.
+	Errors []callcore.Error
 	// Close releases devices and files after the engine has stopped.
 	Close func() error
 }
@@ -50,8 +56,8 @@ func DefaultMedia(cfg config.Config, sinks func(viewID string) video.Sink, log *
 	inSpec := orDefault(cfg.AudioIn, "mic")
 	in, err := audio.ParseInput(inSpec, aopts)
 	if err != nil && isDevice(inSpec, "mic") {
-		log.Warn("microphone unavailable, sending a test tone", "err", err)
-		notes = append(notes, "no microphone: sending a 440 Hz test tone")
+		log.Warn("microphone unavailable, sending a test tone", "code", callcore.CodeNoMicrophone, "err", err)
+		notes = append(notes, fmt.Sprintf("no microphone (error %d): sending a 440 Hz test tone", callcore.CodeNoMicrophone))
 		in, err = audio.ParseInput("tone:440", aopts)
 	}
 	if err != nil {
@@ -83,8 +89,8 @@ func DefaultMedia(cfg config.Config, sinks func(viewID string) video.Sink, log *
 	case errors.Is(err, video.ErrNoVideo):
 		vin, err = nil, nil
 	case err != nil && isDevice(vSpec, "camera"):
-		log.Warn("camera unavailable, sending the test pattern", "err", err)
-		notes = append(notes, "no camera: sending the test pattern")
+		log.Warn("camera unavailable, sending the test pattern", "code", callcore.CodeNoCamera, "err", err)
+		notes = append(notes, fmt.Sprintf("no camera (error %d): sending the test pattern", callcore.CodeNoCamera))
 		vin, err = video.NewPattern(vcfg.Width, vcfg.Height)
 	}
 	if err != nil {
@@ -95,10 +101,14 @@ func DefaultMedia(cfg config.Config, sinks func(viewID string) video.Sink, log *
 		closers = append(closers, vin)
 	}
 
+	ice, iceErrs := checkICEServers(cfg.ICEServers)
+	for _, e := range iceErrs {
+		log.Warn("ICE server not used", "code", e.Code, "err", e.Msg)
+	}
 	f, err := media.NewFactory(media.Options{
 		AudioIn: in, AudioOut: out, VideoIn: vin, ViewSink: sinks,
 		Width: vcfg.Width, Height: vcfg.Height, FPS: vcfg.FPS,
-		LoopbackOnly: cfg.ICELoopback, Logger: log, ICEServers: media.ICEServerURLs(cfg.ICEServers),
+		LoopbackOnly: cfg.ICELoopback, Logger: log, ICEServers: ice,
 		// The stats loop feeds USER_VOICE_VOLUME; the quality indicator
 		// reads snapshots.
 		StatsEvery: time.Second,
@@ -107,7 +117,23 @@ func DefaultMedia(cfg config.Config, sinks func(viewID string) video.Sink, log *
 		_ = closeAll()
 		return nil, err
 	}
-	return &Media{Factory: f, Stats: factoryStats{f}, Notes: notes, Close: closeAll}, nil
+	return &Media{Factory: f, Stats: factoryStats{f}, Notes: notes, Errors: iceErrs, Close: closeAll}, nil
+}
+
+// checkICEServers converts the configured ICE servers for pion and keeps
+// those it accepts; each one it refuses becomes an ERROR (CodeICEServer)
+// naming the server and why, instead of calls that silently never relay.
+func checkICEServers(in []config.ICEServer) ([]webrtc.ICEServer, []callcore.Error) {
+	servers := make([]webrtc.ICEServer, 0, len(in))
+	for _, s := range in {
+		servers = append(servers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	usable, problems := rtc.CheckICEServers(servers)
+	out := make([]callcore.Error, 0, len(problems))
+	for _, p := range problems {
+		out = append(out, callcore.Error{Code: callcore.CodeICEServer, Msg: p.Error()})
+	}
+	return usable, out
 }
 
 func orDefault(s, def string) string {

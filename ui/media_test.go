@@ -1,0 +1,48 @@
+package ui
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/video"
+)
+
+// DefaultMedia stands in for missing devices and says so with TRTCCalling's
+// codes, and reports configured ICE servers pion refuses as ERRORs while
+// using the others.
+func TestDefaultMediaCodesAndICEServers(t *testing.T) {
+	cfg := config.Config{
+		// Names no machine has, so that both fall back everywhere.
+		AudioIn: "mic:no-such-microphone-termcall-test", AudioOut: "null", VideoIn: "camera:/dev/no-such-camera-termcall-test",
+		ICEServers: []config.ICEServer{
+			{URLs: []string{"turn:127.0.0.1:3478?transport=udp"}}, // no credentials
+			{URLs: []string{"stun:127.0.0.1:3478"}},
+			{URLs: []string{"turn:127.0.0.1:3479"}, Username: "u", Credential: "p"},
+		},
+	}
+	md, err := DefaultMedia(cfg, func(string) video.Sink { return nil }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := md.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	notes := strings.Join(md.Notes, " · ")
+	for _, want := range []string{"no microphone (error 60003): sending a 440 Hz test tone", "no camera (error 60004): sending the test pattern"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes %q lack %q", notes, want)
+		}
+	}
+	if len(md.Errors) != 1 {
+		t.Fatalf("errors %+v, want one for the TURN server without credentials", md.Errors)
+	}
+	e := md.Errors[0]
+	if e.Code != callcore.CodeICEServer || !strings.Contains(e.Msg, "turn:127.0.0.1:3478?transport=udp") || !strings.Contains(e.Msg, "username") {
+		t.Fatalf("ICE error %+v: want code %d naming the server and why", e, callcore.CodeICEServer)
+	}
+}
