@@ -6,19 +6,21 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/server/proto"
 )
 
-// DefaultServerURL is where `termcall serve` listens by default.
-const DefaultServerURL = "ws://127.0.0.1:7788/ws"
-
-// EnvSecret names the environment variable read when --secret is not given.
-const EnvSecret = "TERMCALL_SECRET"
+// EnvSecret names the environment variable read when --secret is not
+// given (the TUI reads the same one).
+const EnvSecret = config.SecretEnv
 
 // Command returns the `termcall headless` command.
 func Command() *cobra.Command {
 	var (
 		opts    Options
 		logFile string
+		ice     iceFlags
 	)
 	opts.Media = DefaultMediaOptions()
 	cmd := &cobra.Command{
@@ -37,7 +39,7 @@ Commands:
 wait blocks until EVENT has been printed (an event printed earlier that no other
 wait used counts); TIMEOUT is a Go duration, default 10s. call's TIMEOUT_S is the
 ringing timeout in seconds, default 30, 0 = ring until answered.`,
-		Example: `  termcall headless --server ws://127.0.0.1:8080/ws --sdkappid 1400000000 \
+		Example: `  termcall headless --server ` + proto.DefaultServerURL + ` --sdkappid 1400000000 \
       --user alice --secret "$KEY" <<'EOF'
   call bob video 20
   wait USER_ENTER 30s
@@ -46,6 +48,11 @@ ringing timeout in seconds, default 30, 0 = ring until answered.`,
   EOF`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			servers, err := config.ICEServersFromFlags(ice.urls, ice.username, ice.credential)
+			if err != nil {
+				return err
+			}
+			opts.Media.ICEServers = servers
 			return runLogged(logFile, &opts, func() error {
 				return Run(cmd.Context(), opts, cmd.InOrStdin(), cmd.OutOrStdout())
 			})
@@ -57,7 +64,12 @@ ringing timeout in seconds, default 30, 0 = ring until answered.`,
 	f.BoolVar(&opts.AutoAccept, "auto-accept", false, "accept every invitation")
 	f.BoolVar(&opts.AutoReject, "auto-reject", false, "reject every invitation")
 	f.IntVar(&opts.GroupTimeout, "group-timeout", 0, "ringing timeout of groupCall in seconds (default 30)")
+	f.StringVar(&opts.Self.NickName, "nickname", "", "set this nickname after login (setSelfInfo; at most 64 bytes)")
+	f.StringVar(&opts.Self.Avatar, "avatar", "", "set this avatar URL after login (setSelfInfo)")
 	addMediaFlags(cmd, &opts.Media)
+	f.StringArrayVar(&ice.urls, "ice-server", nil, "STUN/TURN server URL, stun:HOST:PORT or turn:HOST:PORT?transport=udp (repeatable), besides those the signaling server hands out")
+	f.StringVar(&ice.username, "ice-username", "", "username for the turn:/turns: URLs of --ice-server")
+	f.StringVar(&ice.credential, "ice-credential", "", "credential (password) for the turn:/turns: URLs of --ice-server")
 	cmd.MarkFlagsMutuallyExclusive("auto-accept", "auto-reject")
 	for _, name := range []string{"sdkappid", "user"} {
 		_ = cmd.MarkFlagRequired(name) // cannot fail: the flags exist
@@ -78,18 +90,24 @@ func addMediaFlags(cmd *cobra.Command, m *MediaOptions) {
 	f.IntVar(&m.Height, "height", m.Height, "sent video height")
 	f.IntVar(&m.FPS, "fps", m.FPS, "sent video frame rate")
 	f.DurationVar(&m.AudioFrame, "audio-frame", m.AudioFrame, "Opus frame duration: 20ms or 10ms")
-	f.StringArrayVar(&m.ICEServers, "ice-server", m.ICEServers, "STUN/TURN server URL (repeatable), besides those the signaling server hands out")
 	f.BoolVar(&m.LoopbackICE, "ice-loopback", m.LoopbackICE, "gather ICE candidates on 127.0.0.1 only (one-machine calls, tests)")
 	f.Float64Var(&m.ImpairLoss, "impair-loss", m.ImpairLoss, "testing aid: drop this fraction (0..0.5) of inbound media datagrams")
 	f.DurationVar(&m.ImpairJitter, "impair-jitter", m.ImpairJitter, "testing aid: delay each inbound media datagram by a random 0..DURATION (at most 500ms; reorders)")
 	f.DurationVar(&m.StatsEvery, "stats", m.StatsEvery, "print a STATS event per remote user at this interval (0: only on the stats command)")
 }
 
+// iceFlags are --ice-server, --ice-username and --ice-credential, turned
+// into MediaOptions.ICEServers once parsed.
+type iceFlags struct {
+	urls                 []string
+	username, credential string
+}
+
 // addLoginFlags registers the flags headless and echo share: where to log
 // in, as whom, and the log file.
 func addLoginFlags(cmd *cobra.Command, o *Options, logFile *string, defaultUser string) {
 	f := cmd.Flags()
-	f.StringVar(&o.ServerURL, "server", DefaultServerURL, "signaling server URL, ws://HOST:PORT/ws")
+	f.StringVar(&o.ServerURL, "server", proto.DefaultServerURL, "signaling server URL, ws://HOST:PORT/ws")
 	f.Uint32Var(&o.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
 	f.StringVar(&o.UserID, "user", defaultUser, "user ID to log in as")
 	f.StringVar(&o.UserSig, "usersig", "", "userSig to log in with (or --secret to make one)")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -434,9 +435,11 @@ func TestE2ESwitchCallType(t *testing.T) {
 	for _, c := range []*client{alice, bob} {
 		c.Expect(t, "CALL_TYPE_CHANGED", waitLong, is(map[string]any{"oldCallType": audio, "newCallType": video, "userID": "bob"}))
 	}
-	// Already video: refused.
+	// Already video: refused, with TRTCCalling's code.
 	bob.Send(t, "switchToVideo")
-	bob.ExpectError(t, "switchToVideo", 4090)
+	if ev := bob.ExpectError(t, "switchToVideo", 60002); !strings.Contains(str(ev, "msg"), "4090") {
+		t.Errorf("switchToVideo ERROR msg %q lacks the protocol code 4090", str(ev, "msg"))
+	}
 }
 
 func TestE2EMicAndCameraState(t *testing.T) {
@@ -497,8 +500,12 @@ func TestE2EWrongState(t *testing.T) {
 	alice.ExpectError(t, "accept", 4040)
 	alice.Send(t, "reject")
 	alice.ExpectError(t, "reject", 4040)
+	// Switch failures carry TRTCCalling's code; the message keeps the
+	// protocol's.
 	alice.Send(t, "switchToAudio")
-	alice.ExpectError(t, "switchToAudio", 4090)
+	if ev := alice.ExpectError(t, "switchToAudio", 60001); !strings.Contains(str(ev, "msg"), "4090") {
+		t.Errorf("switchToAudio ERROR msg %q lacks the protocol code 4090", str(ev, "msg"))
+	}
 
 	connect(t, alice, bob, "audio")
 	alice.Send(t, "call carol audio 5")

@@ -1,6 +1,10 @@
 package headless
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/termcall/termcall/callcore"
+)
 
 // Sentinel errors. Command errors are printed as ERROR lines and do not stop
 // the runner; the others end Run.
@@ -30,3 +34,30 @@ const (
 	// CodeInternal: an engine call failed without a code of its own.
 	CodeInternal = 5000
 )
+
+// codeError is a failure whose ERROR line carries code rather than the
+// code errorCode would find: TRTCCalling's device and switch codes.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
+// errorCode is the code of the ERROR line for a failed command.
+func errorCode(err error) int {
+	var ce *codeError
+	switch {
+	case errors.As(err, &ce):
+		return ce.code
+	case errors.Is(err, ErrWaitTimeout):
+		return CodeWaitTimeout
+	case errors.Is(err, ErrBadArgs):
+		return CodeBadArgs
+	}
+	if n := callcore.ErrorCode(err); n != 0 {
+		return n
+	}
+	return CodeInternal
+}

@@ -118,13 +118,19 @@ type proc struct {
 // it gets a stdin pipe (p.stdin), else /dev/null.
 func startProc(t *testing.T, name, bin string, stdout io.Writer, withStdin bool, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, nil, name, bin, stdout, withStdin, args...)
+}
+
+// startProcEnv is startProc with env (KEY=VALUE) added to the environment.
+func startProcEnv(t *testing.T, env []string, name, bin string, stdout io.Writer, withStdin bool, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout = stdout
 	p.cmd.Stderr = p.stderr
 	// The race runtime sleeps 1 s at exit by default (atexit_sleep_ms),
 	// which would add seconds to every test; reports still reach stderr.
-	p.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=0 atexit_sleep_ms=50")
+	p.cmd.Env = append(append(os.Environ(), "GORACE=halt_on_error=0 atexit_sleep_ms=50"), env...)
 	if withStdin {
 		w, err := p.cmd.StdinPipe()
 		if err != nil {
@@ -255,6 +261,7 @@ type clientOpts struct {
 	noUserSig  bool     // do not pass --secret (args carry a --usersig)
 	expectExit int      // exit status expected when the test ends it (default 0)
 	media      bool     // real media (ICE on loopback); default signaling only
+	noServer   bool     // do not pass --server: headless's default
 }
 
 // startClient runs `termcall headless` as user against s and waits for its SDK_READY.
@@ -265,7 +272,10 @@ func (s *server) startClient(t *testing.T, user string, o ...clientOpts) *client
 		opt = o[0]
 	}
 	c := &client{user: user, changed: make(chan struct{}), logFile: filepath.Join(t.TempDir(), user+".log")}
-	args := []string{"headless", "--server", s.URL, "--sdkappid", testSDKAppID, "--user", user, "--log", c.logFile}
+	args := []string{"headless", "--sdkappid", testSDKAppID, "--user", user, "--log", c.logFile}
+	if !opt.noServer {
+		args = append(args, "--server", s.URL)
+	}
 	if !opt.noUserSig {
 		args = append(args, "--secret", testSecret)
 	}

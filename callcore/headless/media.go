@@ -6,13 +6,19 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/device"
+	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
+	"github.com/termcall/termcall/callcore/rtc"
 	"github.com/termcall/termcall/callcore/rtc/impair"
+	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/video"
 	"github.com/termcall/termcall/video/camera"
 )
@@ -25,18 +31,18 @@ const EventStats = "STATS"
 // client does signaling only, and USER_ENTER fires when a member joins.
 type MediaOptions struct {
 	Enabled     bool
-	AudioIn     string        // tone:HZ | wav:FILE | mic[:DEVICE] | silence
-	AudioOut    string        // wav:FILE | speaker[:DEVICE] | null
-	VideoIn     string        // pattern | y4m:FILE | camera[:DEVICE] | none
-	VideoOut    string        // dir:DIR | null
-	VideoOutFPS float64       // PNG frames per second and view at most
-	Width       int           // sent video size
-	Height      int           //
-	FPS         int           // sent frame rate
-	AudioFrame  time.Duration // 20 ms or 10 ms Opus frames
-	LoopbackICE bool          // ICE candidates on 127.0.0.1 only
-	ICEServers  []string      // STUN/TURN URLs besides those the server hands out
-	StatsEvery  time.Duration // STATS interval; 0 = only on the stats command
+	AudioIn     string             // tone:HZ | wav:FILE | mic[:DEVICE] | silence
+	AudioOut    string             // wav:FILE | speaker[:DEVICE] | null
+	VideoIn     string             // pattern | y4m:FILE | camera[:DEVICE] | none
+	VideoOut    string             // dir:DIR | null
+	VideoOutFPS float64            // PNG frames per second and view at most
+	Width       int                // sent video size
+	Height      int                //
+	FPS         int                // sent frame rate
+	AudioFrame  time.Duration      // 20 ms or 10 ms Opus frames
+	LoopbackICE bool               // ICE candidates on 127.0.0.1 only
+	ICEServers  []config.ICEServer // STUN/TURN servers besides those the server hands out
+	StatsEvery  time.Duration      // STATS interval; 0 = only on the stats command
 	// ImpairLoss and ImpairJitter degrade this client's inbound media
 	// path: each datagram is dropped with probability ImpairLoss or
 	// delayed by a random 0..ImpairJitter. A testing aid.
@@ -80,6 +86,9 @@ type mediaSetup struct {
 	factory  *media.Factory
 	closers  []io.Closer
 	autoView bool // bind each arriving user's video to a view of their name
+	// iceProblems are the configured ICE servers pion refuses, as ERROR
+	// payloads for the user; the others are used.
+	iceProblems []callcore.Error
 
 	mu    sync.Mutex
 	dirs  string // --video-out dir, "" for null
@@ -95,9 +104,11 @@ func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) 
 		return nil, err
 	}
 	m := &mediaSetup{sinks: map[string]video.Sink{}, fps: o.VideoOutFPS, log: log}
+	ice, problems := checkICEServers(o.ICEServers)
+	m.iceProblems = problems
 	opts := media.Options{
 		Width: o.Width, Height: o.Height, FPS: o.FPS, AudioFrame: o.AudioFrame,
-		LoopbackOnly: o.LoopbackICE, StatsEvery: o.StatsEvery, ICEServers: media.ICEServerURLs(o.ICEServers), Logger: log, OnStats: onStats,
+		LoopbackOnly: o.LoopbackICE, StatsEvery: o.StatsEvery, ICEServers: ice, Logger: log, OnStats: onStats,
 		ViewSink: m.viewSink, Impair: imp,
 	}
 	if o.StatsEvery <= 0 {
@@ -125,7 +136,7 @@ func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) 
 		aopts := audio.Options{Format: af, Devices: device.NewOpener(device.Config{Logger: log})}
 		in, err := audio.ParseInput(o.AudioIn, aopts)
 		if err != nil {
-			return fail(fmt.Errorf("--audio-in: %w", err))
+			return fail(deviceError(o.AudioIn, "mic", callcore.CodeNoMicrophone, fmt.Errorf("--audio-in: %w", err)))
 		}
 		m.closers = append(m.closers, in)
 		opts.AudioIn = in
@@ -145,7 +156,7 @@ func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) 
 		case errors.Is(err, video.ErrNoVideo):
 			// --video-in none: audio only.
 		case err != nil:
-			return fail(fmt.Errorf("--video-in: %w", err))
+			return fail(deviceError(o.VideoIn, "camera", callcore.CodeNoCamera, fmt.Errorf("--video-in: %w", err)))
 		default:
 			m.closers = append(m.closers, src)
 			opts.VideoIn = src
@@ -165,6 +176,32 @@ func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) 
 	}
 	m.factory = f
 	return m, nil
+}
+
+// deviceError gives err, the failure to open spec, TRTCCalling's code for
+// a missing device when spec names a device of kind ("mic", "mic:NAME").
+func deviceError(spec, kind string, code int, err error) error {
+	if k, _, _ := strings.Cut(strings.TrimSpace(spec), ":"); k != kind {
+		return err
+	}
+	return &codeError{code: code, err: err}
+}
+
+// checkICEServers converts the configured ICE servers for pion and keeps
+// those it accepts; each one it refuses becomes an ERROR (CodeICEServer)
+// that names the server and why, so that a typo in a TURN URL or a missing
+// credential is loud instead of a call that silently never relays.
+func checkICEServers(in []config.ICEServer) ([]webrtc.ICEServer, []callcore.Error) {
+	servers := make([]webrtc.ICEServer, 0, len(in))
+	for _, s := range in {
+		servers = append(servers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	usable, problems := rtc.CheckICEServers(servers)
+	out := make([]callcore.Error, 0, len(problems))
+	for _, p := range problems {
+		out = append(out, callcore.Error{Code: callcore.CodeICEServer, Msg: p.Error()})
+	}
+	return usable, out
 }
 
 // viewSink resolves a view name: in echo mode every view feeds the mirror;

@@ -2,12 +2,14 @@ package headless
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/server/proto"
 )
 
 // Call types, as in TRTCCalling.
@@ -51,6 +53,8 @@ const (
 	opWait
 	opSleep
 	opStats
+	opSetSelfInfo
+	opSetLogLevel
 	opQuit
 )
 
@@ -69,6 +73,9 @@ type command struct {
 	view     string
 	event    string
 	duration time.Duration // wait timeout or sleep duration
+	nickName string
+	avatar   string
+	level    slog.Level
 }
 
 // spec describes one command: its name, argument counts and how to read them.
@@ -121,6 +128,12 @@ func specs() []spec {
 			return err
 		}},
 		{"stats", "", 0, 0, opStats, noArgs},
+		{"setSelfInfo", "NICKNAME [AVATAR]", 1, 2, opSetSelfInfo, parseSelfInfo},
+		{"setLogLevel", "debug|info|warn|error|off|0-4", 1, 1, opSetLogLevel, func(c *command, a []string) error {
+			l, err := parseLogLevel(a[0])
+			c.level = l
+			return err
+		}},
 		{"quit", "", 0, 0, opQuit, noArgs},
 	}
 }
@@ -223,6 +236,11 @@ func parseWait(c *command, a []string) error {
 		return fmt.Errorf("no event %q", a[0])
 	}
 	c.event = a[0]
+	if c.event == string(callcore.EventCallingEnd) {
+		// TRTCCalling's other name: CALL_END lines satisfy it, and a wait
+		// for either name uses up the same events.
+		c.event = string(callcore.EventCallEnd)
+	}
 	c.duration = defaultWaitTimeout
 	if len(a) == 2 {
 		d, err := parseDuration(a[1])
@@ -242,9 +260,42 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// knownEvent reports whether name is a line headless mode can print.
+func parseSelfInfo(c *command, a []string) error {
+	c.nickName = a[0]
+	if len(a) == 2 {
+		c.avatar = a[1]
+	}
+	if len(c.nickName) > proto.MaxNickName || len(c.avatar) > proto.MaxAvatar {
+		return fmt.Errorf("nickname at most %d bytes, avatar at most %d", proto.MaxNickName, proto.MaxAvatar)
+	}
+	return nil
+}
+
+// levelOff is above every level a record is logged at: setLogLevel off.
+const levelOff = slog.LevelError + 1000
+
+// parseLogLevel reads setLogLevel's argument: a slog level name, or TIM's
+// numbers (0 debug, 1 info, 2 warn, 3 error, 4 off).
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug", "0":
+		return slog.LevelDebug, nil
+	case "info", "1":
+		return slog.LevelInfo, nil
+	case "warn", "warning", "2":
+		return slog.LevelWarn, nil
+	case "error", "3":
+		return slog.LevelError, nil
+	case "off", "4":
+		return levelOff, nil
+	}
+	return 0, fmt.Errorf("level %q is not debug, info, warn, error, off or 0-4", s)
+}
+
+// knownEvent reports whether name is a line headless mode can print (or,
+// for CALLING_END, an alias of one).
 func knownEvent(name string) bool {
-	if name == EventCallStarted || name == EventStats {
+	if name == EventCallStarted || name == EventStats || name == string(callcore.EventCallingEnd) {
 		return true
 	}
 	return slices.Contains(callcore.AllEvents(), callcore.EventName(name))

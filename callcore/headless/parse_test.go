@@ -2,6 +2,9 @@ package headless
 
 import (
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -41,7 +44,22 @@ func TestParseLineCommands(t *testing.T) {
 		{"wait INVITED", command{op: opWait, event: "INVITED", duration: 10 * time.Second}},
 		{"wait CALL_END 2500ms", command{op: opWait, event: "CALL_END", duration: 2500 * time.Millisecond}},
 		{"wait CALL_STARTED 1s", command{op: opWait, event: "CALL_STARTED", duration: time.Second}},
+		// CALLING_END is TRTCCalling's other name of CALL_END: the same events satisfy it.
+		{"wait CALLING_END 3s", command{op: opWait, event: "CALL_END", duration: 3 * time.Second}},
 		{"sleep 1100ms", command{op: opSleep, duration: 1100 * time.Millisecond}},
+		{"setSelfInfo Alice", command{op: opSetSelfInfo, nickName: "Alice"}},
+		{"setSelfInfo 王小明 https://a.example/x.png", command{op: opSetSelfInfo, nickName: "王小明", avatar: "https://a.example/x.png"}},
+		{"setLogLevel debug", command{op: opSetLogLevel, level: slog.LevelDebug}},
+		{"setLogLevel INFO", command{op: opSetLogLevel, level: slog.LevelInfo}},
+		{"setLogLevel warn", command{op: opSetLogLevel, level: slog.LevelWarn}},
+		{"setLogLevel error", command{op: opSetLogLevel, level: slog.LevelError}},
+		{"setLogLevel off", command{op: opSetLogLevel, level: levelOff}},
+		// TIM's numbers.
+		{"setLogLevel 0", command{op: opSetLogLevel, level: slog.LevelDebug}},
+		{"setLogLevel 1", command{op: opSetLogLevel, level: slog.LevelInfo}},
+		{"setLogLevel 2", command{op: opSetLogLevel, level: slog.LevelWarn}},
+		{"setLogLevel 3", command{op: opSetLogLevel, level: slog.LevelError}},
+		{"setLogLevel 4", command{op: opSetLogLevel, level: levelOff}},
 		{"sleep 0s", command{op: opSleep}},
 		{"quit", command{op: opQuit}},
 		{"call\tbob   video\t 7", command{op: opCall, user: "bob", callType: callTypeVideo, timeout: 7}},
@@ -103,6 +121,13 @@ func TestParseLineErrors(t *testing.T) {
 		{"sleep", ErrBadArgs, "usage: sleep DURATION"},
 		{"sleep forever", ErrBadArgs, `"forever"`},
 		{"quit now", ErrBadArgs, "usage: quit"},
+		{"setSelfInfo", ErrBadArgs, "usage: setSelfInfo NICKNAME [AVATAR]"},
+		{"setSelfInfo Alice Smith https://x", ErrBadArgs, "usage: setSelfInfo"}, // one token: no spaces
+		{"setSelfInfo " + strings.Repeat("x", 65), ErrBadArgs, "at most 64 bytes"},
+		{"setLogLevel", ErrBadArgs, "usage: setLogLevel"},
+		{"setLogLevel 5", ErrBadArgs, `"5"`},
+		{"setLogLevel verbose", ErrBadArgs, `"verbose"`},
+		{"wait CALLING_ENDED", ErrBadArgs, `"CALLING_ENDED"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -129,6 +154,19 @@ func TestUsageListsEveryCommand(t *testing.T) {
 		// Every command in the table must parse with its documented minimum.
 		if s.op == opUnknown {
 			t.Errorf("command %q has no op", s.name)
+		}
+	}
+}
+
+// docs/headless.md documents every command.
+func TestDocsListEveryCommand(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "headless.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range specs() {
+		if !strings.Contains(string(b), "`"+s.name) {
+			t.Errorf("docs/headless.md does not document %q", s.name)
 		}
 	}
 }

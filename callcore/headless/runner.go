@@ -11,12 +11,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
 	"github.com/termcall/termcall/config/usersig"
+	"github.com/termcall/termcall/server/proto"
 )
 
 // Defaults of Options.
@@ -57,6 +60,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Media chooses sources and sinks; the zero value is signaling only.
 	Media MediaOptions
+	// Self, when set, is sent with SetSelfInfo after each login, so that
+	// others see this nickname and avatar (setSelfInfo changes it).
+	Self callcore.SelfInfo
 }
 
 func (o *Options) check() error {
@@ -73,6 +79,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("%w: auto-accept and auto-reject together", ErrBadOptions)
 	case o.GroupTimeout < 0:
 		return fmt.Errorf("%w: negative group timeout", ErrBadOptions)
+	case len(o.Self.NickName) > proto.MaxNickName || len(o.Self.Avatar) > proto.MaxAvatar:
+		return fmt.Errorf("%w: nickname at most %d bytes, avatar at most %d", ErrBadOptions, proto.MaxNickName, proto.MaxAvatar)
 	}
 	return nil
 }
@@ -91,10 +99,11 @@ func (o *Options) setDefaults() {
 
 // runner is one Run: the engine, the output and the wait bookkeeping.
 type runner struct {
-	opts Options
-	log  *slog.Logger
-	eng  *callcore.Engine
-	out  *output
+	opts     Options
+	log      *slog.Logger
+	logLevel *slog.LevelVar // setLogLevel: every log of the run, engine and media included
+	eng      *callcore.Engine
+	out      *output
 
 	mu       sync.Mutex
 	counts   map[string]int           // lines printed, by event name
@@ -104,6 +113,7 @@ type runner struct {
 
 	auto  chan inviteSummary // invitations for the auto-accept/-reject worker
 	media *mediaSetup        // nil: signaling only
+	self  callcore.SelfInfo  // sent after each login; only the command loop touches it
 }
 
 // inviteSummary is what accept and reject need of an INVITED event.
@@ -123,9 +133,17 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 		return err
 	}
 	opts.setDefaults()
+	// One level for everything the run logs: the media layer has the
+	// logger from here, not from the engine, so the engine's SetLogLevel
+	// alone would not reach it.
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelDebug)
+	opts.Logger = slog.New(levelHandler{Handler: opts.Logger.Handler(), level: level})
 	r := &runner{
 		opts:     opts,
 		log:      opts.Logger.With("part", "headless", "user", opts.UserID),
+		logLevel: level,
+		self:     opts.Self,
 		out:      &output{w: stdout},
 		counts:   make(map[string]int),
 		consumed: make(map[string]int),
@@ -145,7 +163,12 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 	if opts.Media.Enabled {
 		ms, err := newMediaSetup(opts.Media, opts.Logger, func(st media.Stats) { r.emit(EventStats, time.Now(), st) })
 		if err != nil {
-			r.printError(CodeBadArgs, err.Error(), "media")
+			code := CodeBadArgs
+			var ce *codeError
+			if errors.As(err, &ce) {
+				code = ce.code // no microphone / no camera
+			}
+			r.printError(code, err.Error(), "media")
 			return fmt.Errorf("%w: %w", ErrBadOptions, err)
 		}
 		defer func() {
@@ -155,6 +178,11 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 		}()
 		r.media = ms
 		engOpts = append(engOpts, callcore.WithMedia(ms.factory))
+		// Like the engine's own ERROR events (no cmd): the same code comes
+		// from the media layer for a server handed out at call time.
+		for _, p := range ms.iceProblems {
+			r.emit(string(callcore.EventError), time.Now(), p)
+		}
 	}
 	// Without media, USER_ENTER fires when a member joins the call; with
 	// it, when media with the member is connected.
@@ -197,6 +225,7 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 // loop logs in, then runs commands until quit, EOF or ctx is done.
 func (r *runner) loop(ctx context.Context, stdin io.Reader) error {
 	if err := r.login(ctx); err != nil {
+		r.printError(errorCode(err), err.Error(), "login")
 		return fmt.Errorf("%w: %w", ErrLogin, err)
 	}
 
@@ -264,18 +293,10 @@ func (r *runner) execLine(ctx context.Context, line string) (quit bool) {
 		return true
 	}
 	if err := r.exec(ctx, c); err != nil {
-		code := CodeInternal
-		switch {
-		case errors.Is(err, ErrWaitTimeout):
-			code = CodeWaitTimeout
-		case ctx.Err() != nil:
+		if ctx.Err() != nil && !errors.Is(err, ErrWaitTimeout) {
 			return false // shutting down: the loop notices
-		default:
-			if n := callcore.ErrorCode(err); n != 0 {
-				code = n
-			}
 		}
-		r.printError(code, err.Error(), c.line)
+		r.printError(errorCode(err), err.Error(), c.line)
 	}
 	return false
 }
@@ -301,6 +322,10 @@ func (r *runner) exec(ctx context.Context, c command) error {
 		return r.eng.StartLocalView(c.view)
 	case opStopLocalView:
 		return r.eng.StopLocalView(c.view)
+	case opSetLogLevel:
+		r.logLevel.Set(c.level)
+		r.eng.SetLogLevel(c.level)
+		return nil
 	case opStats:
 		if r.media == nil {
 			return fmt.Errorf("%w: stats: media is off", ErrBadArgs)
@@ -340,9 +365,19 @@ func (r *runner) exec(ctx context.Context, c command) error {
 	case opHangup:
 		return r.eng.Hangup(ctx)
 	case opSwitchToAudio:
-		return r.eng.SwitchToAudioCall(ctx)
+		if err := r.eng.SwitchToAudioCall(ctx); err != nil {
+			return switchFailed(callcore.CodeSwitchToAudioFailed, err)
+		}
 	case opSwitchToVideo:
-		return r.eng.SwitchToVideoCall(ctx)
+		if err := r.eng.SwitchToVideoCall(ctx); err != nil {
+			return switchFailed(callcore.CodeSwitchToVideoFailed, err)
+		}
+	case opSetSelfInfo:
+		info := callcore.SelfInfo{NickName: c.nickName, Avatar: c.avatar}
+		if err := r.eng.SetSelfInfo(ctx, info); err != nil {
+			return err
+		}
+		r.self = info
 	case opOpenCamera:
 		return r.eng.OpenCamera(ctx)
 	case opCloseCamera:
@@ -355,19 +390,36 @@ func (r *runner) exec(ctx context.Context, c command) error {
 	return nil
 }
 
-// login logs in with the configured user; SDK_READY comes as an engine event.
+// switchFailed gives a failed switch TRTCCalling's code (60001/60002);
+// the message keeps the code of the cause (the server's 4090, say), which
+// scripts written against the protocol's codes look for.
+func switchFailed(code int, err error) error {
+	cause := err
+	var ce *callcore.CodedError
+	if errors.As(err, &ce) {
+		cause = ce.Err
+	}
+	if n := callcore.ErrorCode(cause); !strings.Contains(err.Error(), strconv.Itoa(n)) {
+		err = fmt.Errorf("%w (code %d)", err, n)
+	}
+	return &codeError{code: code, err: err}
+}
+
+// login logs in with the configured user (the caller prints a refusal);
+// SDK_READY comes as an engine event. Then it sets the self info (--nickname, --avatar or the last
+// setSelfInfo); a failure there is printed but leaves the login standing.
 func (r *runner) login(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 	defer cancel()
-	err := r.eng.Login(ctx, r.opts.UserID, r.opts.UserSig)
-	if err != nil {
-		code := callcore.ErrorCode(err)
-		if code == 0 {
-			code = CodeInternal
-		}
-		r.printError(code, err.Error(), "login")
+	if err := r.eng.Login(ctx, r.opts.UserID, r.opts.UserSig); err != nil {
+		return err
 	}
-	return err
+	if r.self != (callcore.SelfInfo{}) {
+		if err := r.eng.SetSelfInfo(ctx, r.self); err != nil {
+			r.printError(errorCode(err), err.Error(), "setSelfInfo")
+		}
+	}
+	return nil
 }
 
 // quit logs out on the way out. A failure only matters to the log: the
@@ -521,4 +573,23 @@ func (r *runner) wait(ctx context.Context, name string, d time.Duration) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// levelHandler drops records below a level that setLogLevel changes at
+// run time, in front of the log file's handler.
+type levelHandler struct {
+	slog.Handler
+	level *slog.LevelVar
+}
+
+func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level.Level() && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelHandler{Handler: h.Handler.WithAttrs(as), level: h.level}
+}
+
+func (h levelHandler) WithGroup(name string) slog.Handler {
+	return levelHandler{Handler: h.Handler.WithGroup(name), level: h.level}
 }
