@@ -103,6 +103,7 @@ func Run(ctx context.Context, cfg config.Config, media MediaProvider) (err error
 	model = New(eng, Options{Sixel: sixel,
 		UserID: cfg.User, UserSig: sig, Contacts: cfg.Contacts, Groups: cfg.Groups,
 		Renderer: cfg.Renderer, Logger: log, MediaNotes: md.Notes, Stats: md.Stats,
+		Self: callcore.SelfInfo{NickName: cfg.NickName, Avatar: cfg.Avatar}, StartErrors: md.Errors,
 	})
 	defer model.Close()
 

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/list"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/termcall/termcall/ui/styles"
 )
@@ -16,15 +17,45 @@ import (
 // contactItem is one row of the contacts list.
 type contactItem struct {
 	id     string
+	nick   string // their nickname (SetSelfInfo), from presence; "" = none
 	status string // StatusOnline/Busy/Offline, "" = unknown
 	marked bool   // selected for a group call
 }
 
-// FilterValue implements list.Item.
-func (c contactItem) FilterValue() string { return c.id }
+// FilterValue implements list.Item: "/" finds a contact by ID or nickname.
+func (c contactItem) FilterValue() string { return strings.TrimSpace(c.id + " " + c.nick) }
+
+// label is the contact's name column: the nickname with the ID, which is
+// what a call needs, or the ID alone.
+func (c contactItem) label() string { return displayName(c.id, c.nick) }
+
+// displayName shows a user with their nickname: "Bobby (bob)", or "bob".
+func displayName(id, nick string) string {
+	if nick == "" || nick == id {
+		return id
+	}
+	return nick + " (" + id + ")"
+}
+
+// minNameWidth is the name column's width without long nicknames.
+const minNameWidth = 20
 
 // contactDelegate draws a contact row: cursor, mark, presence and name.
-type contactDelegate struct{ st *styles.Styles }
+// nameWidth is the widest label, so that the presence column lines up.
+type contactDelegate struct {
+	st        *styles.Styles
+	nameWidth int
+}
+
+func newContactDelegate(st *styles.Styles, items []list.Item) contactDelegate {
+	w := minNameWidth
+	for _, it := range items {
+		if c, ok := it.(contactItem); ok {
+			w = max(w, lipgloss.Width(c.label()))
+		}
+	}
+	return contactDelegate{st: st, nameWidth: w}
+}
 
 func (d contactDelegate) Height() int                         { return 1 }
 func (d contactDelegate) Spacing() int                        { return 0 }
@@ -40,7 +71,10 @@ func (d contactDelegate) Render(w io.Writer, m list.Model, index int, it list.It
 		mark = d.st.Contact.Marked.Render("[x]")
 	}
 	dot, label := presenceLabel(d.st, c.status)
-	row := fmt.Sprintf("%s %s %-20s %s", mark, dot, c.id, label)
+	name := c.label()
+	// Padded by display cells, not bytes: nicknames may be wide (CJK).
+	name += strings.Repeat(" ", max(0, d.nameWidth-lipgloss.Width(name)))
+	row := fmt.Sprintf("%s %s %s %s", mark, dot, name, label)
 	if index == m.Index() {
 		row = d.st.Contact.Cursor.Render(row)
 	} else {
@@ -70,7 +104,7 @@ func newContactList(st *styles.Styles, ids []string) list.Model {
 	for i, id := range ids {
 		items[i] = contactItem{id: id}
 	}
-	l := list.New(items, contactDelegate{st: st}, 40, 10)
+	l := list.New(items, newContactDelegate(st, items), 40, 10)
 	l.Title = "Contacts"
 	l.SetShowHelp(false)
 	l.SetStatusBarItemName("contact", "contacts")

@@ -30,6 +30,7 @@ type Engine interface {
 	StartLocalView(viewID string) error
 	StopLocalView(viewID string) error
 	WatchPresence(ctx context.Context, users []string) ([]callcore.Presence, error)
+	SetSelfInfo(ctx context.Context, info callcore.SelfInfo) error
 }
 
 // Presence statuses, as the server sends them.

@@ -66,6 +66,12 @@ type Options struct {
 	// Stats gives the quality indicator its numbers (nil: the engine's,
 	// if it is a StatsSource, else none).
 	Stats StatsSource
+	// Self is sent with SetSelfInfo after the login (config nickname and
+	// avatar): others see the nickname. Zero: not sent.
+	Self callcore.SelfInfo
+	// StartErrors are problems found before the engine started (ICE
+	// servers that cannot be used): shown like ERROR events from the start.
+	StartErrors []callcore.Error
 
 	sync bool // tests: Update returns no background Cmds (event and frame waits, ticks)
 }
@@ -233,6 +239,10 @@ func New(eng Engine, opts Options) *Model {
 	m.hub.sync = opts.sync
 	m.pump = newPump(eng)
 	m.layout()
+	for _, e := range opts.StartErrors {
+		// State only: an ERROR needs no Cmd.
+		m.onEvent(callcore.Event{Name: callcore.EventError, Time: opts.Now(), Data: e})
+	}
 	return m
 }
 
@@ -329,6 +339,18 @@ func (m *Model) loginCmd() tea.Cmd {
 	})
 }
 
+// selfInfoCmd sets the configured nickname and avatar; the engine sends
+// them again itself after a reconnect.
+func (m *Model) selfInfoCmd() tea.Cmd {
+	info := m.opts.Self
+	if info == (callcore.SelfInfo{}) {
+		return nil
+	}
+	return m.engineCmd("set self info", func(ctx context.Context) (tea.Msg, error) {
+		return nil, m.eng.SetSelfInfo(ctx, info)
+	})
+}
+
 func (m *Model) watchCmd() tea.Cmd {
 	users := contactIDs(m.contacts)
 	if len(users) == 0 {
@@ -388,7 +410,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onKey(msg)
 	case loginMsg:
 		m.loggedIn = true
-		return m, nil
+		return m, m.selfInfoCmd()
 	case presenceMsg:
 		var cmds []tea.Cmd
 		for _, p := range msg.list {
@@ -759,7 +781,12 @@ func (m *Model) setPresence(p Presence) tea.Cmd {
 	}
 	c := m.contacts.Items()[i].(contactItem)
 	c.status = p.Status
-	return m.contacts.SetItem(i, c)
+	// Presence carries the contact's current self info: empty means they
+	// set none (or cleared it).
+	c.nick = p.NickName
+	cmd := m.contacts.SetItem(i, c)
+	m.contacts.SetDelegate(newContactDelegate(m.st, m.contacts.Items()))
+	return cmd
 }
 
 // layout sizes the parts of the screen after a resize or a help toggle.

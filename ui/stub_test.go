@@ -264,3 +264,7 @@ func invited(from string, callType int, others ...string) callcore.Invited {
 }
 
 func teaWindow(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
+
+func (e *recEngine) SetSelfInfo(_ context.Context, info callcore.SelfInfo) error {
+	return e.rec("SetSelfInfo %q %q", info.NickName, info.Avatar)
+}

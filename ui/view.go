@@ -103,7 +103,7 @@ func (m *Model) incomingView() []string {
 	}
 	var b strings.Builder
 	b.WriteString(m.st.PromptHead.Render(fmt.Sprintf("Incoming %s call", kind)))
-	b.WriteString("\n\nfrom " + inv.Sponsor)
+	b.WriteString("\n\nfrom " + displayName(inv.Sponsor, inv.SponsorNickName))
 	var others []string
 	for _, u := range inv.UserIDList {
 		if u != m.self && u != inv.Sponsor {
