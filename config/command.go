@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/server/proto"
 )
 
 // InitCommand returns `termcall init`, which writes a commented example
@@ -31,7 +33,11 @@ func InitCommand() *cobra.Command {
 			if err := WriteExample(path, force); err != nil {
 				return err
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\nedit it, then run termcall\n", path)
+			// The example's server is where serve listens by default, so
+			// these two commands are all a first call on one machine needs.
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\nedit it, then run termcall\n"+
+				"(a server for it on this machine: termcall serve --sdkappid %s --secret %s, on %s)\n",
+				path, exampleSDKAppID, exampleSecret, proto.DefaultAddr)
 			return err
 		},
 	}

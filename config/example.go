@@ -10,6 +10,12 @@ import (
 	"github.com/termcall/termcall/server/proto"
 )
 
+// The example's placeholders, also in init's hint on starting a server.
+const (
+	exampleSDKAppID = "1400000000"
+	exampleSecret   = "change-me"
+)
+
 // Example returns a commented example configuration. It parses and
 // validates as it is; the values are placeholders to edit.
 func Example() string {
@@ -22,14 +28,14 @@ func Example() string {
 # ` + proto.DefaultAddr + ` unless given --addr). This is the default.
 server = "` + proto.DefaultServerURL + `"
 # The SDKAppID the server was started with.
-sdkappid = 1400000000
+sdkappid = ` + exampleSDKAppID + `
 # Your userID: 1-32 characters of A-Z a-z 0-9 _ -.
 user = "alice"
 # Log in with a ready-made userSig ("termcall usersig ...") ...
 # usersig = ""
 # ... or with the application's secret key, from which a userSig is made at
 # start (fine for your own server; keep this file private).
-secret = "change-me"
+secret = "` + exampleSecret + `"
 
 # How others see you: your nickname shows in their contacts and when you
 # call them (at most 64 bytes); the avatar is a URL sent along with it.

@@ -32,7 +32,10 @@ engine event to stdout as one JSON object per line:
 A failed command prints {"event":"ERROR","code":N,"msg":"...","cmd":"<line>"} and
 the runner goes on. A successful call or groupCall prints CALL_STARTED with the
 inviteID, roomID and invitees. Blank lines and lines starting with # are ignored;
-EOF on stdin works like quit. A refused login at start exits with status 1.
+EOF on stdin works like quit. A refused login at start exits with status 1, as
+does a missing microphone or camera (ERROR 60003 / 60004). With media on, each
+--ice-server that cannot be used is an ERROR 60102 line before SDK_READY, and
+the others are used.
 
 Commands:
 ` + Usage() + `
