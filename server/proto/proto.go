@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 )
 
@@ -137,6 +138,38 @@ const (
 	CodeNotInSameRoom   = 4092 // relay target is not in your call
 	CodeInternal        = 5000
 )
+
+// Websocket close codes of the server's own (private range 4000-4999;
+// they share no meaning with the error codes above). The standard ones it
+// uses are 1000 (logout, kicked), 1001 (shutdown), 1008 (rate limit, slow
+// consumer) and 1009 (frame too large).
+const (
+	// CloseLoginTimeout: the connection did not log in within the server's
+	// login deadline (10 s by default).
+	CloseLoginTimeout = 4008
+)
+
+// Query parameters of the websocket URL. A client that has logged in
+// names its session on every later dial (ResumeURL), so that the server
+// can admit its reconnect even while it refuses new connections.
+const (
+	QueryUserID    = "userID"
+	QuerySessionID = "sessionID"
+)
+
+// ResumeURL adds the resume parameters to a websocket URL, keeping any
+// query it already has.
+func ResumeURL(base, userID, sessionID string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("resume URL: %w", err)
+	}
+	q := u.Query()
+	q.Set(QueryUserID, userID)
+	q.Set(QuerySessionID, sessionID)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
 
 // Frame is one websocket message.
 type Frame struct {

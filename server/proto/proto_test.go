@@ -78,7 +78,7 @@ func TestValidUserID(t *testing.T) {
 func requestBodies() []any {
 	return []any{
 		&LoginRequest{}, &InviteRequest{}, &InviteRef{}, &RejectRequest{}, &SwitchCallTypeRequest{},
-		&MediaState{}, &Relay{}, &WatchRequest{},
+		&MediaState{}, &Relay{}, &WatchRequest{}, &SelfInfo{}, &HangupRequest{},
 	}
 }
 
@@ -128,4 +128,22 @@ func jsonEqual(a, b json.RawMessage) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+func TestResumeURL(t *testing.T) {
+	got, err := ResumeURL("ws://127.0.0.1:7788/ws?x=1", "bob", "0123456789abcdef0123456789abcdef")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "ws://127.0.0.1:7788/ws?sessionID=0123456789abcdef0123456789abcdef&userID=bob&x=1"; got != want {
+		t.Fatalf("ResumeURL = %q, want %q", got, want)
+	}
+	// Values are escaped, and existing resume parameters are replaced.
+	got, err = ResumeURL("ws://h/ws?userID=old", "a&b", "s d")
+	if err != nil || got != "ws://h/ws?sessionID=s+d&userID=a%26b" {
+		t.Fatalf("ResumeURL = %q, %v", got, err)
+	}
+	if _, err := ResumeURL("ws://h/ws\x7f%zz", "a", "b"); err == nil {
+		t.Fatal("a bad base URL was accepted")
+	}
 }
