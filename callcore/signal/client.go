@@ -2,6 +2,11 @@
 // (docs/protocol.md): request/reply correlation, push delivery, answering
 // server pings, and automatic reconnection with backoff.
 //
+// After a successful login the client names that session on every redial
+// (proto.ResumeURL: ?userID=...&sessionID=...), so that a server refusing
+// connections that have not logged in still admits the reconnect; a
+// logout forgets it.
+//
 // Each connection has exactly one reader goroutine (which also owns the
 // reconnect loop) and one writer goroutine. Replies and pushes are handled
 // on the reader goroutine in the order the server sent them, so a caller
@@ -89,6 +94,8 @@ type Client struct {
 	ready   bool       // cur accepts ordinary requests
 	nextID  uint64
 	resumed int // reconnects whose resume hook succeeded
+	// The session of the last successful login, named in redial URLs.
+	sessUser, sessID string
 }
 
 // connState is one websocket connection and its pending requests.
@@ -103,6 +110,7 @@ type connState struct {
 }
 
 type pending struct {
+	typ    string
 	apply  ApplyFunc
 	result chan error // buffered 1
 }
@@ -160,11 +168,26 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
-	ws, resp, err := c.dialer.DialContext(ctx, c.cfg.URL, c.cfg.Header)
+	u := c.cfg.URL
+	c.mu.Lock()
+	user, sid := c.sessUser, c.sessID
+	c.mu.Unlock()
+	if sid != "" {
+		ru, err := proto.ResumeURL(u, user, sid)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", c.cfg.URL, err)
+		}
+		u = ru
+	}
+	ws, resp, err := c.dialer.DialContext(ctx, u, c.cfg.Header)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
 	if err != nil {
+		// cfg.URL, not u: the sessionID stays out of logs.
+		if resp != nil {
+			return nil, fmt.Errorf("dial %s: %w (HTTP %s)", c.cfg.URL, err, resp.Status)
+		}
 		return nil, fmt.Errorf("dial %s: %w", c.cfg.URL, err)
 	}
 	ws.SetReadLimit(proto.MaxFrameSize)
@@ -364,8 +387,11 @@ func (c *Client) handle(cs *connState, f proto.Frame) {
 			} else {
 				err = perr
 			}
-		} else if p.apply != nil {
-			err = p.apply(f.Body)
+		} else {
+			c.noteSession(p.typ, f.Body)
+			if p.apply != nil {
+				err = p.apply(f.Body)
+			}
 		}
 		p.result <- err
 		return
@@ -373,6 +399,26 @@ func (c *Client) handle(cs *connState, f proto.Frame) {
 	if c.cfg.OnPush != nil {
 		c.cfg.OnPush(f)
 	}
+}
+
+// noteSession remembers the session a successful login names, for the
+// redial URL, and forgets it at logout.
+func (c *Client) noteSession(typ string, body json.RawMessage) {
+	var user, sid string
+	switch typ {
+	case proto.TypeLogin:
+		var rep proto.LoginReply
+		if err := json.Unmarshal(body, &rep); err != nil || !proto.ValidUserID(rep.UserID) || rep.SessionID == "" {
+			return
+		}
+		user, sid = rep.UserID, rep.SessionID
+	case proto.TypeLogout:
+	default:
+		return
+	}
+	c.mu.Lock()
+	c.sessUser, c.sessID = user, sid
+	c.mu.Unlock()
 }
 
 // Request sends a request and waits for its answer. A reply body is passed
@@ -408,7 +454,7 @@ func (c *Client) request(ctx context.Context, want *connState, typ string, body 
 		c.mu.Unlock()
 		return err
 	}
-	p := &pending{apply: apply, result: make(chan error, 1)}
+	p := &pending{typ: typ, apply: apply, result: make(chan error, 1)}
 	cs.pending[id] = p
 	c.mu.Unlock()
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,6 +34,7 @@ type fakeServer struct {
 	gotHold chan struct{}
 	logins  atomic.Int32
 	pingNow bool
+	queries []string // each connection's URL query, in order
 }
 
 func newFakeServer(t *testing.T) *fakeServer {
@@ -47,6 +49,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 		fs.conns.Add(1)
 		fs.mu.Lock()
 		fs.live = append(fs.live, ws)
+		fs.queries = append(fs.queries, r.URL.RawQuery)
 		ping := fs.pingNow
 		fs.mu.Unlock()
 		var wmu sync.Mutex
@@ -87,6 +90,8 @@ func newFakeServer(t *testing.T) *fakeServer {
 				send(proto.TypeReply, f.ID, f.Body)
 			case "echo":
 				send(proto.TypeReply, f.ID, f.Body)
+			case "logout":
+				send(proto.TypeReply, f.ID, struct{}{})
 			case "fail":
 				send(proto.TypeError, f.ID, proto.Errorf(proto.CodeWrongState, "no"))
 			case "pushme":
@@ -349,4 +354,42 @@ func TestPendingFailOnDrop(t *testing.T) {
 		t.Fatalf("pending request: %v", err)
 	}
 	close(fs.held)
+}
+
+// TestRedialNamesSession: after a login the client names its session in
+// the redial URL (the server's reserve for reconnects); before a login and
+// after a logout it does not, and a failed login changes nothing.
+func TestRedialNamesSession(t *testing.T) {
+	fs := newFakeServer(t)
+	c := dial(t, Config{URL: fs.url() + "?v=1", ReconnectMin: 10 * time.Millisecond, ReconnectMax: 20 * time.Millisecond})
+	ctx := context.Background()
+	query := func(n int) string {
+		t.Helper()
+		eventually(t, fmt.Sprintf("connection %d", n), func() bool { return fs.conns.Load() >= int32(n) && c.Connected() })
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		return fs.queries[n-1]
+	}
+	if q := query(1); q != "v=1" {
+		t.Fatalf("first dial query %q", q)
+	}
+	const sid = "0123456789abcdef0123456789abcdef"
+	// The fake server echoes the login body, which fits a LoginReply.
+	if err := c.Request(ctx, proto.TypeLogin, proto.LoginRequest{UserID: "bob", SessionID: sid}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Request(ctx, "fail", nil, nil); err == nil { // an error reply is no login
+		t.Fatal("fail succeeded")
+	}
+	fs.dropAll()
+	if q, want := query(2), "sessionID="+sid+"&userID=bob&v=1"; q != want {
+		t.Fatalf("redial query %q, want %q", q, want)
+	}
+	if err := c.Request(ctx, proto.TypeLogout, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	fs.dropAll()
+	if q := query(3); q != "v=1" {
+		t.Fatalf("redial after logout: query %q", q)
+	}
 }
