@@ -81,6 +81,10 @@ func Command() *cobra.Command {
 	fl.StringVar(&opts.Secret, "secret", "", "userSig secret key (default $TERMCALL_SECRET)")
 	fl.StringVar(&groupsFile, "groups", "", "TOML file of IM groups ([groups] team = [\"alice\", \"bob\"])")
 	fl.DurationVar(&opts.Grace, "grace", DefaultGrace, "how long a dropped session may resume")
+	fl.DurationVar(&opts.LoginTimeout, "login-timeout", DefaultLoginTimeout, "close connections that have not logged in by then")
+	fl.IntVar(&opts.MaxPending, "max-pending", opts.MaxPending, "connections not logged in yet, in total (a quarter of the open-file limit unless set)")
+	fl.IntVar(&opts.MaxPendingPerIP, "max-pending-per-ip", DefaultMaxPendingPerIP, "connections not logged in yet, per IP address (IPv6: per /64)")
+	fl.IntVar(&opts.ReserveConns, "reserve-conns", DefaultReserveConns, "reconnects of logged-in sessions admitted beyond those caps")
 	fl.StringArrayVar(&iceURLs, "ice-server", nil, "STUN/TURN URL handed to clients (repeatable)")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd

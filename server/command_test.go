@@ -24,7 +24,8 @@ func TestCommandServe(t *testing.T) {
 	cmd.SetOut(pw)
 	cmd.SetErr(io.Discard)
 	cmd.SetArgs([]string{"--addr", "127.0.0.1:0", "--sdkappid", "1400000001", "--groups", groups,
-		"--grace", "1s", "--ice-server", "stun:stun.example.org:3478", "--log-level", "debug"})
+		"--grace", "1s", "--ice-server", "stun:stun.example.org:3478", "--log-level", "debug",
+		"--login-timeout", "5s", "--max-pending", "100", "--max-pending-per-ip", "10", "--reserve-conns", "8"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -65,6 +66,7 @@ func TestCommandErrors(t *testing.T) {
 		{"--addr", "127.0.0.1:0", "--secret", "x"},                                           // no sdkappid
 		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--log-level", "loud"}, // bad level
 		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--groups", "/nonexistent.toml"},
+		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--max-pending", "-1"},
 	} {
 		cmd := Command()
 		cmd.SetOut(io.Discard)

@@ -34,6 +34,11 @@ type conn struct {
 
 	// sess is the session this connection is logged in as; guarded by s.mu.
 	sess *session
+	// Admission before login (admit.go); guarded by s.mu.
+	pool       pool
+	addr       string      // addrKey, while in poolPending
+	reserveFor *session    // the session to resume, while in poolReserve
+	loginTimer *time.Timer // the login deadline
 	// name is the logged-in userID, for logs. It is atomic because logging
 	// happens on paths that must not take s.mu (Send runs under outMu).
 	name atomic.Pointer[string]

@@ -130,3 +130,25 @@ func FuzzHandleFrame(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAdmission feeds arbitrary remote addresses and resume parameters to
+// the admission checks that run before a websocket upgrade.
+func FuzzAdmission(f *testing.F) {
+	f.Add("127.0.0.1:1", "alice", "alice-session-0123456789")
+	f.Add("[2001:db8::1%zone]:0", "", "")
+	f.Add("[::ffff:1.2.3.4]", "a&b", "\x00\xff")
+	f.Fuzz(func(t *testing.T, remote, user, sid string) {
+		s, err := New(testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.sessions["alice"] = &session{userID: "alice", sessionID: "alice-session-0123456789"}
+		if k := addrKey(remote); k == "" && remote != "" {
+			t.Fatalf("addrKey(%q) is empty", remote)
+		}
+		sess := s.reservable(user, sid)
+		if sess != nil && (user != "alice" || sid != "alice-session-0123456789") {
+			t.Fatalf("reservable(%q, %q) matched", user, sid)
+		}
+	})
+}

@@ -15,6 +15,19 @@ const (
 	DefaultPongWait     = 30 * time.Second
 	DefaultRatePerSec   = 50
 	DefaultRateBurst    = 100
+	DefaultLoginTimeout = 10 * time.Second
+	// DefaultMaxPendingPerIP allows a NAT full of clients logging in at
+	// once, and keeps one host from filling the total.
+	DefaultMaxPendingPerIP = 32
+	DefaultReserveConns    = 64
+	// The default MaxPending is a quarter of the open-file limit, so that
+	// connections that never log in leave most fds to users who do.
+	pendingShareOfFDs = 4
+	minDefaultPending = 16
+	maxDefaultPending = 16384
+	// fallbackMaxPending is the default where the limit is unknown or
+	// unlimited.
+	fallbackMaxPending = 4096
 )
 
 // Internal limits that are not worth an option.
@@ -44,6 +57,12 @@ type Options struct {
 	RateBurst    int                 // burst of the rate limit; default 100
 	ICEServers   []proto.ICEServer   // handed to clients at login
 	Logger       *slog.Logger        // nil discards logs
+
+	// Connections that have not logged in (protocol.md, Connection limits).
+	LoginTimeout    time.Duration // close a connection not logged in by then (4008); default 10s
+	MaxPending      int           // such connections in total; default from RLIMIT_NOFILE
+	MaxPendingPerIP int           // such connections per IP address (IPv6: per /64); default 32
+	ReserveConns    int           // reconnects of live sessions admitted beyond the caps; default 64
 }
 
 // DefaultOptions returns Options with every default filled in except the
@@ -56,7 +75,26 @@ func DefaultOptions() Options {
 		PongWait:     DefaultPongWait,
 		RatePerSec:   DefaultRatePerSec,
 		RateBurst:    DefaultRateBurst,
+
+		LoginTimeout:    DefaultLoginTimeout,
+		MaxPending:      DefaultMaxPending(),
+		MaxPendingPerIP: DefaultMaxPendingPerIP,
+		ReserveConns:    DefaultReserveConns,
 	}
+}
+
+// DefaultMaxPending is MaxPending's default: a quarter of this process's
+// open-file limit, within [16, 16384] (4096 if the limit is unknown).
+func DefaultMaxPending() int {
+	limit, ok := openFileLimit()
+	return maxPendingFor(limit, ok)
+}
+
+func maxPendingFor(limit uint64, known bool) int {
+	if !known || limit > 1<<40 { // unknown or RLIM_INFINITY
+		return fallbackMaxPending
+	}
+	return int(min(max(limit/pendingShareOfFDs, minDefaultPending), maxDefaultPending))
 }
 
 func (o *Options) validate() error {
@@ -69,6 +107,10 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: negative duration", ErrInvalidOptions)
 	case o.RatePerSec < 0 || o.RateBurst < 0:
 		return fmt.Errorf("%w: negative rate limit", ErrInvalidOptions)
+	case o.LoginTimeout < 0:
+		return fmt.Errorf("%w: negative login timeout", ErrInvalidOptions)
+	case o.MaxPending < 0 || o.MaxPendingPerIP < 0 || o.ReserveConns < 0:
+		return fmt.Errorf("%w: negative connection limit", ErrInvalidOptions)
 	}
 	for gid, members := range o.Groups {
 		if gid == "" || len(gid) > 64 {
@@ -106,6 +148,18 @@ func (o *Options) setBaseline() {
 	}
 	if o.RateBurst == 0 {
 		o.RateBurst = DefaultRateBurst
+	}
+	if o.LoginTimeout == 0 {
+		o.LoginTimeout = DefaultLoginTimeout
+	}
+	if o.MaxPending == 0 {
+		o.MaxPending = DefaultMaxPending()
+	}
+	if o.MaxPendingPerIP == 0 {
+		o.MaxPendingPerIP = DefaultMaxPendingPerIP
+	}
+	if o.ReserveConns == 0 {
+		o.ReserveConns = DefaultReserveConns
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -54,6 +54,12 @@ type Server struct {
 	watchers  map[string]map[string]struct{} // watched user -> watchers
 	published map[string]proto.Presence      // last presence pushed per user (absent = offline)
 
+	// Connections not logged in yet (admit.go).
+	pendingTotal  int
+	pendingByAddr map[string]int     // addrKey -> connections in poolPending
+	reserveUsed   int                // connections in poolReserve, superseded ones included
+	reserved      map[*session]*conn // the newest reserve connection of each session
+
 	connWG  sync.WaitGroup // reader and writer goroutines
 	timerWG sync.WaitGroup // timer callbacks in flight
 	serveWG sync.WaitGroup // the HTTP serve loop
@@ -80,6 +86,9 @@ func New(opts Options) (*Server, error) {
 		watching:  make(map[string][]string),
 		watchers:  make(map[string]map[string]struct{}),
 		published: make(map[string]proto.Presence),
+
+		pendingByAddr: make(map[string]int),
+		reserved:      make(map[*session]*conn),
 	}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
@@ -191,23 +200,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// serveWS upgrades one HTTP request and runs the connection until it ends.
+// serveWS admits one HTTP request (admit.go), upgrades it and runs the
+// connection until it ends.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
-		return
+	c := newConn(s, nil)
+	if websocket.IsWebSocketUpgrade(r) {
+		superseded, refusal := s.admit(c, r)
+		if refusal != "" {
+			s.log.Debug("connection refused", "remote", r.RemoteAddr, "reason", refusal)
+			refuse(w, refusal)
+			return
+		}
+		closeSuperseded(superseded)
 	}
+	// Not an upgrade request: the upgrader answers it with an error.
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.release(c)
 		s.log.Debug("upgrade", "remote", r.RemoteAddr, "err", err)
 		return // the upgrader has answered the request
 	}
-	c := newConn(s, ws)
+	c.ws = ws
 	s.mu.Lock()
 	if s.closed {
+		s.releaseLocked(c)
 		s.mu.Unlock()
 		_ = ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, proto.ReasonShutdown), time.Now().Add(time.Second))
@@ -216,8 +232,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.conns[c] = struct{}{}
 	s.connWG.Add(2)
+	c.loginTimer = s.afterFunc(s.opts.LoginTimeout, func() { s.loginExpired(c) })
 	s.mu.Unlock()
-	s.log.Debug("connected", "remote", r.RemoteAddr)
+	s.log.Debug("connected", "remote", r.RemoteAddr, "reserve", c.pool == poolReserve)
 	go c.writeLoop()
 	c.readLoop()
 }

@@ -37,6 +37,14 @@ func randomID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// randomSessionID returns 128 random bits in hex: a sessionID also admits
+// a reconnect to the reserve (admit.go), so it must not be guessable.
+func randomSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 func (s *Server) handleLogin(t *tx, c *conn, f proto.Frame) (any, *proto.Error) {
 	if c.sess != nil {
 		return nil, errf(proto.CodeAlreadyLoggedIn, "this connection is logged in as %s", c.sess.userID)
@@ -48,6 +56,9 @@ func (s *Server) handleLogin(t *tx, c *conn, f proto.Frame) (any, *proto.Error) 
 	if len(req.SessionID) > maxSessionID {
 		return nil, errf(proto.CodeBadRequest, "sessionID longer than %d bytes", maxSessionID)
 	}
+	if perr := checkReserveLogin(c, req); perr != nil {
+		return nil, perr
+	}
 	now := s.now()
 	if perr := s.verifyLogin(req, now); perr != nil {
 		return nil, perr
@@ -55,7 +66,7 @@ func (s *Server) handleLogin(t *tx, c *conn, f proto.Frame) (any, *proto.Error) 
 	u := req.UserID
 	sid := req.SessionID
 	if sid == "" {
-		sid = randomID()
+		sid = randomSessionID()
 	}
 	resumed := false
 	if old := s.sessions[u]; old != nil {
@@ -79,6 +90,7 @@ func (s *Server) handleLogin(t *tx, c *conn, f proto.Frame) (any, *proto.Error) 
 		s.sessions[u] = sess
 		c.sess = sess
 	}
+	s.releaseLocked(c) // logged in: no longer counted against the admission caps
 	t.bind(u, c)
 	t.touch(u)
 	c.name.Store(&u)
@@ -148,6 +160,7 @@ func (s *Server) endSession(t *tx, sess *session, reason string) {
 // its grace period.
 func (s *Server) connGone(c *conn) {
 	s.apply(func(t *tx) {
+		s.releaseLocked(c)
 		sess := c.sess
 		c.sess = nil
 		if sess == nil || s.sessions[sess.userID] != sess || sess.conn != c {
