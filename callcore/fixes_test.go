@@ -261,3 +261,31 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// SetSelfInfo travels with our invitations and our presence, and is sent
+// again to a server session that forgot it.
+func TestSetSelfInfo(t *testing.T) {
+	srv := startServer(t, nil)
+	alice := newClient(t, srv.URL(), "alice")
+	bob := newClient(t, srv.URL(), "bob")
+	_, err := bob.WatchPresence(ctx(t), []string{"alice"})
+	must(t, err)
+	must(t, alice.SetSelfInfo(ctx(t), SelfInfo{NickName: "Alice Liddell", Avatar: "https://example.invalid/a.png"}))
+	eventually(t, "bob sees alice's nickname", func() bool {
+		for _, ev := range bob.rec.all(EventPresence) {
+			if p := ev.Data.(Presence); p.UserID == "alice" && p.NickName == "Alice Liddell" && p.Avatar == "https://example.invalid/a.png" {
+				return true
+			}
+		}
+		return false
+	})
+	_, err = alice.Call(ctx(t), "bob", proto.CallTypeAudio, 30)
+	must(t, err)
+	inv := data[Invited](t, bob.rec.wait(t, EventInvited, 1))
+	if inv.SponsorNickName != "Alice Liddell" || inv.SponsorAvatar != "https://example.invalid/a.png" {
+		t.Fatalf("INVITED %+v", inv)
+	}
+	if err := alice.SetSelfInfo(ctx(t), SelfInfo{NickName: strings.Repeat("x", proto.MaxNickName+1)}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("long nickname: %v", err)
+	}
+}
