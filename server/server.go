@@ -7,6 +7,9 @@
 // Every change runs as a transaction (tx.go) that collects the frames it
 // produces; they are handed to connections after the state lock is released,
 // in the order the changes happened.
+//
+// Connections that have not logged in yet are bounded by a login deadline
+// and caps, with a reserve for reconnects of live sessions (admit.go).
 package server
 
 import (
@@ -233,8 +236,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.conns[c] = struct{}{}
 	s.connWG.Add(2)
 	c.loginTimer = s.afterFunc(s.opts.LoginTimeout, func() { s.loginExpired(c) })
+	reserve := c.pool == poolReserve
 	s.mu.Unlock()
-	s.log.Debug("connected", "remote", r.RemoteAddr, "reserve", c.pool == poolReserve)
+	s.log.Debug("connected", "remote", r.RemoteAddr, "reserve", reserve)
 	go c.writeLoop()
 	c.readLoop()
 }
