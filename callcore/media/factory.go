@@ -32,7 +32,7 @@ type Options struct {
 	// ViewSink resolves a view name (StartRemoteView/StartLocalView) to
 	// where its frames go; nil drops them.
 	ViewSink func(viewID string) video.Sink
-	// OnStats receives per-peer statistics about once a second.
+	// OnStats receives per-peer statistics every StatsEvery.
 	OnStats func(Stats)
 	// OnFrame is called when a peer's first video frame, and each later
 	// one, is decoded (after the views got it). Optional.
@@ -48,10 +48,23 @@ type Options struct {
 	FPS          int           // default 15
 	VideoKbps    int           // default 300
 	LoopbackOnly bool          // ICE on 127.0.0.1 only (tests, one-machine demos)
-	ICEServers   []webrtc.ICEServer
+	// ConnectTimeout is how long media with a peer may take to connect
+	// before it is reported failed (MediaCall.PeerFailed); default 15 s.
+	ConnectTimeout time.Duration
+	// RelayOnly connects through TURN relays only (a test of TURN, or a
+	// network where nothing else gets through).
+	RelayOnly bool
+	// ICEServers are STUN/TURN servers used besides those the signaling
+	// server hands out at login (MediaCall.ICEServers); a TURN server
+	// needs Username and Credential. Servers pion would refuse are left
+	// out and reported through MediaCall.Error (CodeICEServer).
+	ICEServers []webrtc.ICEServer
 	// Impair degrades the inbound media path (loss, jitter); a testing aid.
-	Impair     impair.Config
-	StatsEvery time.Duration // default 1 s
+	Impair impair.Config
+	// StatsEvery is how often OnStats gets each peer's stats; 0 or
+	// negative: never (Snapshot still works). USER_VOICE_VOLUME
+	// (MediaCall.Volume) goes out once a second either way.
+	StatsEvery time.Duration
 	Logger     *slog.Logger
 }
 
@@ -76,9 +89,6 @@ func (o *Options) fill() error {
 	}
 	if o.VideoKbps == 0 {
 		o.VideoKbps = 300
-	}
-	if o.StatsEvery == 0 {
-		o.StatsEvery = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -143,8 +153,9 @@ func (f *Factory) Snapshot() []Stats {
 	return out
 }
 
-// ICEServerURLs turns configured STUN/TURN URLs into ICE servers, one
-// each (credentials come from the signaling server at login).
+// ICEServerURLs turns STUN URLs into ICE servers, one each. A TURN URL
+// needs a username and credential: build its webrtc.ICEServer with them
+// (those from the signaling server at login come with theirs).
 func ICEServerURLs(urls []string) []webrtc.ICEServer {
 	out := make([]webrtc.ICEServer, 0, len(urls))
 	for _, u := range urls {
@@ -153,7 +164,8 @@ func ICEServerURLs(urls []string) []webrtc.ICEServer {
 	return out
 }
 
-// iceServers merges the servers handed out at login with configured ones.
+// iceServers merges the servers handed out at login with configured ones,
+// credentials included.
 func iceServers(opts Options, c callcore.MediaCall) []webrtc.ICEServer {
 	out := append([]webrtc.ICEServer(nil), opts.ICEServers...)
 	for _, s := range c.ICEServers {
@@ -169,6 +181,9 @@ func meshConfig(opts Options, c callcore.MediaCall, log *slog.Logger) rtc.Config
 	return rtc.Config{
 		ICEServers:   iceServers(opts, c),
 		LoopbackOnly: opts.LoopbackOnly,
+		RelayOnly:    opts.RelayOnly,
+		// The rtc default applies to zero.
+		ConnectTimeout: opts.ConnectTimeout,
 		Impair:       opts.Impair,
 		StreamID:     c.SelfID,
 		Logger:       log,

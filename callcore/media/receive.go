@@ -17,6 +17,12 @@ import (
 const pliInterval = 300 * time.Millisecond
 
 // remote is what the session knows about one peer's incoming media.
+//
+// Its decoders (C memory: libopus, libvpx) have one owner each: the reader
+// goroutine of the track they decode. A reader creates its decoder, and
+// closes it when its track ends, which happens on RemovePeer and Close
+// (both close the peer's connection) and when the peer goes away; dec and
+// vdec only lend them out, under mu, while the reader runs.
 type remote struct {
 	id string
 
@@ -24,13 +30,14 @@ type remote struct {
 	videoBytes atomic.Uint64
 
 	mu          sync.Mutex
-	dec         *jitter.Decoder // nil until the audio track arrives
+	dec         *jitter.Decoder // the audio reader's; nil when none runs
 	meter       *audio.Meter
 	reading     audio.Reading
 	haveReading bool
-	audioSeen   bool // OnAudio was called
-	vdec        *vp8.Decoder
-	videoSSRC   uint32 // of the remote video stream, for its NACK count
+	audioSeen   bool         // OnAudio was called
+	vdec        *vp8.Decoder // the video reader's; nil when none runs
+	recvRate    rateWindow   // of audioBytes+videoBytes, for snapshots
+	videoSSRC   uint32       // of the remote video stream, for its NACK count
 	video       VideoStats
 	windowStart time.Time
 	windowCount int
@@ -39,20 +46,10 @@ type remote struct {
 }
 
 func newRemote(id string) *remote {
-	return &remote{id: id, meter: audio.NewMeter(48000, time.Second), windowStart: time.Now()}
-}
-
-func (r *remote) close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.dec != nil {
-		_ = r.dec.Close()
-		r.dec = nil
-	}
-	if r.vdec != nil {
-		_ = r.vdec.Close()
-		r.vdec = nil
-	}
+	now := time.Now()
+	r := &remote{id: id, meter: audio.NewMeter(48000, time.Second), windowStart: now}
+	r.recvRate.add(now, 0)
+	return r
 }
 
 // readAudio feeds a peer's Opus packets into its jitter buffer; playout
@@ -64,12 +61,20 @@ func (s *Session) readAudio(r *remote, t *webrtc.TrackRemote) {
 		s.log.Error("jitter decoder", "peer", r.id, "err", err)
 		return
 	}
+	// A second audio track of the peer (renegotiation) takes over
+	// playout; the first reader still closes its own decoder.
 	r.mu.Lock()
-	if r.dec != nil {
-		_ = r.dec.Close()
-	}
 	r.dec = dec
 	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		if r.dec == dec {
+			r.dec = nil
+		}
+		r.mu.Unlock()
+		// Under the decoder's own lock: a Pop in flight finishes first.
+		_ = dec.Close()
+	}()
 	for {
 		p, _, err := t.ReadRTP()
 		if err != nil {
@@ -148,12 +153,19 @@ func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
 		return
 	}
 	r.mu.Lock()
-	if r.vdec != nil {
-		_ = r.vdec.Close()
-	}
 	r.vdec = dec
 	r.videoSSRC = uint32(t.SSRC())
 	r.mu.Unlock()
+	// Only this goroutine decodes with dec, so closing it here, when the
+	// track has ended, races with nothing.
+	defer func() {
+		r.mu.Lock()
+		if r.vdec == dec {
+			r.vdec = nil
+		}
+		r.mu.Unlock()
+		_ = dec.Close()
+	}()
 
 	vr := newVideoReceiver(dec)
 	var lastPLI time.Time

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -38,11 +39,12 @@ type Session struct {
 	send    *sendStats
 	onClose func() // set by the factory before the session is used
 
-	mu      sync.Mutex
-	closed  bool
-	remotes map[string]*remote
-	views   callcore.ViewTable
-	sinks   map[string]video.Sink
+	mu       sync.Mutex
+	closed   bool // guards wg.Add: no reader starts once Close waits
+	remotes  map[string]*remote
+	sendRate rateWindow // of send.audioBytes+videoBytes, for snapshots
+	views    callcore.ViewTable
+	sinks    map[string]video.Sink
 }
 
 var (
@@ -66,6 +68,7 @@ func newSession(opts Options, c callcore.MediaCall) (*Session, error) {
 		remotes: map[string]*remote{},
 		sinks:   map[string]video.Sink{},
 	}
+	s.sendRate.add(time.Now(), 0)
 	s.cameraOn.Store(true)
 	s.callType.Store(int32(c.CallType))
 	s.keyframe.Store(true)
@@ -84,25 +87,47 @@ func newSession(opts Options, c callcore.MediaCall) (*Session, error) {
 				c.PeerDown(id)
 			}
 		},
-		Track:           s.onTrack,
-		KeyframeRequest: func(string) { s.keyframe.Store(true) },
+		PeerFailed: func(id string, err error) {
+			if c.PeerFailed != nil {
+				c.PeerFailed(id, err)
+			}
+		},
+		UnsupportedCodec: func(_ string, err error) { s.report(callcore.CodeUnsupportedCodec, err) },
+		Track:            s.onTrack,
+		KeyframeRequest:  func(string) { s.keyframe.Store(true) },
 	})
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("media: %w", err)
 	}
 	s.mesh = mesh
+	// The call goes on with the servers that are left; the user hears
+	// about each one left out.
+	for _, err := range mesh.ICEProblems() {
+		s.report(callcore.CodeICEServer, err)
+	}
 
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.sendAudio()
 	go s.playout()
+	go s.meterLoop()
 	if opts.VideoIn != nil {
 		s.wg.Add(1)
 		go s.sendVideo()
 	}
-	s.wg.Add(1)
-	go s.statsLoop()
+	if opts.StatsEvery > 0 {
+		s.wg.Add(1)
+		go s.statsLoop()
+	}
 	return s, nil
+}
+
+// report passes a problem the user must hear about to the engine.
+func (s *Session) report(code int, err error) {
+	s.log.Warn("media problem", "code", code, "err", err)
+	if s.call.Error != nil {
+		s.call.Error(code, err.Error())
+	}
 }
 
 // AddPeer implements callcore.MediaSession.
@@ -112,7 +137,8 @@ func (s *Session) AddPeer(userID string, offerer bool) {
 	}
 }
 
-// RemovePeer implements callcore.MediaSession.
+// RemovePeer implements callcore.MediaSession. Closing the connection
+// ends the peer's tracks; their readers then close the decoders they own.
 func (s *Session) RemovePeer(userID string) {
 	s.mesh.RemovePeer(userID)
 	s.mu.Lock()
@@ -202,22 +228,33 @@ func (s *Session) Close() error {
 		s.onClose()
 	}
 	s.cancel()
+	// The mesh closes every connection (ending the tracks) and waits
+	// until no Track callback is running; then every reader has exited
+	// and closed its decoder when wg.Wait returns.
 	err := s.mesh.Close()
 	s.wg.Wait()
 	s.mu.Lock()
-	for _, r := range s.remotes {
-		r.close()
-	}
 	s.remotes = map[string]*remote{}
 	s.mu.Unlock()
 	return err
 }
 
-// onTrack starts reading a peer's remote track.
+// onTrack starts reading a peer's remote track (the mesh hands over Opus
+// and VP8 only). The reader is counted under mu, where Close sets closed,
+// so that no wg.Add can race with Close's Wait.
 func (s *Session) onTrack(userID string, t *webrtc.TrackRemote) {
+	var read func(*remote, *webrtc.TrackRemote)
+	switch t.Kind() {
+	case webrtc.RTPCodecTypeAudio:
+		read = s.readAudio
+	case webrtc.RTPCodecTypeVideo:
+		read = s.readVideo
+	default:
+		return
+	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
 		return
 	}
 	r := s.remotes[userID]
@@ -225,16 +262,8 @@ func (s *Session) onTrack(userID string, t *webrtc.TrackRemote) {
 		r = newRemote(userID)
 		s.remotes[userID] = r
 	}
-	s.mu.Unlock()
 	s.wg.Add(1)
-	switch t.Kind() {
-	case webrtc.RTPCodecTypeAudio:
-		go s.readAudio(r, t)
-	case webrtc.RTPCodecTypeVideo:
-		go s.readVideo(r, t)
-	default:
-		s.wg.Done()
-	}
+	go read(r, t)
 }
 
 // remoteList snapshots the peers.

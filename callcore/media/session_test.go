@@ -41,12 +41,34 @@ func (g *frameGrab) get() (*video.Frame, int) {
 // straight into the other side, in order, on its own goroutine (as the
 // signaling server's push path would).
 type peer struct {
-	id    string
-	sess  *Session
-	view  *frameGrab
-	mu    sync.Mutex
-	up    map[string]bool
-	stats map[string]Stats
+	id     string
+	sess   *Session
+	view   *frameGrab
+	mu     sync.Mutex
+	up     map[string]bool
+	down   map[string]bool
+	failed map[string]error
+	errs   []mediaError // MediaCall.Error
+	volume []map[string]int
+	stats  map[string]Stats
+	nstats int // OnStats calls
+}
+
+type mediaError struct {
+	code int
+	msg  string
+}
+
+func (p *peer) errors() []mediaError {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]mediaError(nil), p.errs...)
+}
+
+func (p *peer) failure(id string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.failed[id]
 }
 
 func (p *peer) latest(id string) (Stats, bool) {
@@ -60,6 +82,8 @@ type call struct {
 	peers map[string]*peer
 	relay chan func()
 	done  chan struct{}
+	// drop, when set, loses relayed payloads it returns true for.
+	drop func(from, to string) bool
 }
 
 func newCall(t *testing.T, hz map[string]float64, callType int) *call {
@@ -70,6 +94,13 @@ func newCall(t *testing.T, hz map[string]float64, callType int) *call {
 // newCallWith is newCall with a hook that adjusts each side's options.
 func newCallWith(t *testing.T, hz map[string]float64, callType int, adjust func(id string, o *Options)) *call {
 	t.Helper()
+	return newCallFull(t, hz, callType, adjust, nil)
+}
+
+// newCallFull is newCallWith with a hook that adjusts each side's
+// MediaCall too.
+func newCallFull(t *testing.T, hz map[string]float64, callType int, adjust func(id string, o *Options), adjustCall func(id string, c *callcore.MediaCall)) *call {
+	t.Helper()
 	c := &call{peers: map[string]*peer{}, relay: make(chan func(), 1024), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -78,7 +109,8 @@ func newCallWith(t *testing.T, hz map[string]float64, callType int, adjust func(
 		}
 	}()
 	for id := range hz {
-		c.peers[id] = &peer{id: id, view: &frameGrab{}, up: map[string]bool{}, stats: map[string]Stats{}}
+		c.peers[id] = &peer{id: id, view: &frameGrab{}, up: map[string]bool{}, down: map[string]bool{},
+			failed: map[string]error{}, stats: map[string]Stats{}}
 	}
 	for id, freq := range hz {
 		p := c.peers[id]
@@ -93,7 +125,7 @@ func newCallWith(t *testing.T, hz map[string]float64, callType int, adjust func(
 		opts := Options{
 			AudioIn: tone, VideoIn: pat, LoopbackOnly: true,
 			ViewSink:   func(string) video.Sink { return p.view },
-			OnStats:    func(s Stats) { p.mu.Lock(); p.stats[s.UserID] = s; p.mu.Unlock() },
+			OnStats:    func(s Stats) { p.mu.Lock(); p.stats[s.UserID] = s; p.nstats++; p.mu.Unlock() },
 			StatsEvery: 500 * time.Millisecond,
 		}
 		if adjust != nil {
@@ -103,15 +135,38 @@ func newCallWith(t *testing.T, hz map[string]float64, callType int, adjust func(
 		if err != nil {
 			t.Fatal(err)
 		}
-		ms, err := f.NewSession(callcore.MediaCall{
+		mc := callcore.MediaCall{
 			RoomID: 1, SelfID: id, CallType: callType,
 			Send: func(to string, payload json.RawMessage) error {
+				if c.drop != nil && c.drop(id, to) {
+					return nil
+				}
 				dst := c.peers[to]
 				c.relay <- func() { dst.sess.HandleSignal(id, payload) }
 				return nil
 			},
-			PeerUp: func(u string) { p.mu.Lock(); p.up[u] = true; p.mu.Unlock() },
-		})
+			PeerUp:   func(u string) { p.mu.Lock(); p.up[u] = true; p.mu.Unlock() },
+			PeerDown: func(u string) { p.mu.Lock(); p.down[u] = true; p.mu.Unlock() },
+			PeerFailed: func(u string, err error) {
+				p.mu.Lock()
+				p.failed[u] = err
+				p.mu.Unlock()
+			},
+			Error: func(code int, msg string) {
+				p.mu.Lock()
+				p.errs = append(p.errs, mediaError{code, msg})
+				p.mu.Unlock()
+			},
+			Volume: func(m map[string]int) {
+				p.mu.Lock()
+				p.volume = append(p.volume, m)
+				p.mu.Unlock()
+			},
+		}
+		if adjustCall != nil {
+			adjustCall(id, &mc)
+		}
+		ms, err := f.NewSession(mc)
 		if err != nil {
 			t.Fatal(err)
 		}

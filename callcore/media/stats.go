@@ -47,36 +47,35 @@ type VideoStats struct {
 	FreezeMs float64 `json:"freezeMs"`
 }
 
-// statsLoop reports every peer's stats each interval.
-func (s *Session) statsLoop() {
+// volumeEvery is the USER_VOICE_VOLUME interval, whatever StatsEvery is.
+const volumeEvery = time.Second
+
+// meterLoop reports every speaker's volume once a second, and samples the
+// byte counters for the bitrates of snapshots. It runs whether or not
+// periodic stats do.
+func (s *Session) meterLoop() {
 	defer s.wg.Done()
-	tick := time.NewTicker(s.opts.StatsEvery)
+	tick := time.NewTicker(volumeEvery)
 	defer tick.Stop()
-	last := time.Now()
-	lastSent := s.send.audioBytes.Load() + s.send.videoBytes.Load()
-	lastRecv := map[string]uint64{}
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case now := <-tick.C:
-			secs := now.Sub(last).Seconds()
-			last = now
-			sent := s.send.audioBytes.Load() + s.send.videoBytes.Load()
-			sendKbps := float64(sent-lastSent) * 8 / 1000 / secs
-			lastSent = sent
+			s.mu.Lock()
+			s.sendRate.add(now, s.sentBytes())
+			s.mu.Unlock()
 			remotes := s.remoteList()
 			volume := map[string]int{s.call.SelfID: int(s.send.localVolume.Load())}
 			for _, r := range remotes {
-				st := s.peerStats(r, now, true)
-				recv := r.audioBytes.Load() + r.videoBytes.Load()
-				st.RecvKbps = float64(recv-lastRecv[r.id]) * 8 / 1000 / secs
-				lastRecv[r.id] = recv
-				st.SendKbps = sendKbps
-				volume[r.id] = st.Audio.Volume
-				if s.opts.OnStats != nil {
-					s.opts.OnStats(st)
+				r.mu.Lock()
+				r.recvRate.add(now, r.recvBytes())
+				if r.haveReading {
+					volume[r.id] = r.reading.Volume
+				} else {
+					volume[r.id] = 0
 				}
+				r.mu.Unlock()
 			}
 			if s.call.Volume != nil && len(remotes) > 0 {
 				s.call.Volume(volume)
@@ -85,14 +84,111 @@ func (s *Session) statsLoop() {
 	}
 }
 
-// Snapshot returns the current stats of every peer (for a `stats` command).
+func (s *Session) sentBytes() uint64 { return s.send.audioBytes.Load() + s.send.videoBytes.Load() }
+func (r *remote) recvBytes() uint64  { return r.audioBytes.Load() + r.videoBytes.Load() }
+
+// statsLoop reports every peer's stats each StatsEvery (it runs only when
+// StatsEvery > 0). Its windows (bitrates, fps, freezes) are its own.
+func (s *Session) statsLoop() {
+	defer s.wg.Done()
+	tick := time.NewTicker(s.opts.StatsEvery)
+	defer tick.Stop()
+	last := time.Now()
+	lastSent := s.sentBytes()
+	lastRecv := map[string]uint64{}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-tick.C:
+			secs := now.Sub(last).Seconds()
+			last = now
+			sent := s.sentBytes()
+			sendKbps := float64(sent-lastSent) * 8 / 1000 / secs
+			lastSent = sent
+			for _, r := range s.remoteList() {
+				st := s.peerStats(r, now, true)
+				recv := r.recvBytes()
+				st.RecvKbps = float64(recv-lastRecv[r.id]) * 8 / 1000 / secs
+				lastRecv[r.id] = recv
+				st.SendKbps = sendKbps
+				if s.opts.OnStats != nil {
+					s.opts.OnStats(st)
+				}
+			}
+		}
+	}
+}
+
+// Snapshot returns the current stats of every peer (for a `stats` command
+// or a quality indicator). Bitrates cover the last one to two seconds, from
+// the samples meterLoop takes; nothing of the periodic stats' windows is
+// touched.
 func (s *Session) Snapshot() []Stats {
 	now := time.Now()
+	s.mu.Lock()
+	sendKbps := s.sendRate.kbps(now, s.sentBytes())
+	s.mu.Unlock()
 	var out []Stats
 	for _, r := range s.remoteList() {
-		out = append(out, s.peerStats(r, now, false))
+		st := s.peerStats(r, now, false)
+		st.SendKbps = sendKbps
+		r.mu.Lock()
+		st.RecvKbps = r.recvRate.kbps(now, r.recvBytes())
+		r.mu.Unlock()
+		out = append(out, st)
 	}
 	return out
+}
+
+// rateWindow keeps a byte counter's last few samples, taken about once a
+// second, so that a bitrate can be read at any moment over a recent
+// window without rolling one.
+type rateWindow struct {
+	samples [3]rateSample
+	n       int // samples held
+	next    int // where the next one goes
+}
+
+type rateSample struct {
+	t     time.Time
+	bytes uint64
+}
+
+// minRateWindow is the shortest window a bitrate is computed over once
+// the samples allow it; shorter ones (the first second) are noisy.
+const minRateWindow = time.Second
+
+func (w *rateWindow) add(t time.Time, bytes uint64) {
+	w.samples[w.next] = rateSample{t, bytes}
+	w.next = (w.next + 1) % len(w.samples)
+	w.n = min(w.n+1, len(w.samples))
+}
+
+// kbps is the rate from the youngest sample at least minRateWindow old
+// (the oldest one early in a call) to now, when the counter reads cur.
+func (w *rateWindow) kbps(now time.Time, cur uint64) float64 {
+	var from, oldest *rateSample
+	for i := range w.n {
+		c := &w.samples[i]
+		if oldest == nil || c.t.Before(oldest.t) {
+			oldest = c
+		}
+		if now.Sub(c.t) >= minRateWindow && (from == nil || c.t.After(from.t)) {
+			from = c
+		}
+	}
+	if from == nil {
+		from = oldest
+	}
+	if from == nil || cur < from.bytes {
+		return 0
+	}
+	secs := now.Sub(from.t).Seconds()
+	if secs < 0.1 {
+		return 0
+	}
+	return float64(cur-from.bytes) * 8 / 1000 / secs
 }
 
 // peerStats reads one peer's stats. Only the periodic stats loop rolls the
