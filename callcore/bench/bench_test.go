@@ -134,9 +134,48 @@ func TestRunRejectsBadOptions(t *testing.T) {
 	}
 }
 
+// The soak's mechanics on a few calls (the leak itself is judged with
+// `termcall bench --soak 100`): both processes sampled, growth computed,
+// every call carried video both ways.
+func TestSoakSamplesBothClients(t *testing.T) {
+	var progress bytes.Buffer
+	o := bench.SoakOptions{Calls: 3, Hold: 100 * time.Millisecond, Binary: os.Args[0],
+		BinaryEnv: []string{childEnv + "=1", "GORACE=atexit_sleep_ms=50"}, Progress: &progress}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := bench.RunSoak(ctx, o)
+	if err != nil {
+		t.Fatalf("RunSoak: %v\nprogress:\n%s", err, progress.String())
+	}
+	if len(res.Samples) != 2 || res.Samples[0].AfterCall != 0 || res.Samples[1].AfterCall != 3 {
+		t.Fatalf("samples %+v, want after calls 0 and 3", res.Samples)
+	}
+	for _, s := range res.Samples {
+		for _, role := range []string{"caller", "callee"} {
+			if !(s.RSSMiB[role] > 1) {
+				t.Errorf("sample %+v: no RSS for %s", s, role)
+			}
+		}
+	}
+	if _, ok := res.GrowthMiB["callee"]; !ok || len(res.GrowthMiB) != 2 {
+		t.Errorf("growth %v", res.GrowthMiB)
+	}
+	var tab bytes.Buffer
+	if err := bench.WriteSoakTable(&tab, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tab.String(), "growth after call 3") {
+		t.Errorf("table:\n%s", tab.String())
+	}
+	t.Logf("\n%s", tab.String())
+	if _, err := bench.RunSoak(ctx, bench.SoakOptions{Calls: 0, Binary: "x"}); !errors.Is(err, bench.ErrBadOptions) {
+		t.Errorf("RunSoak(Calls: 0) = %v, want ErrBadOptions", err)
+	}
+}
+
 func TestCommandFlags(t *testing.T) {
 	cmd := bench.Command()
-	for _, name := range []string{"calls", "cpu-seconds", "json", "marks"} {
+	for _, name := range []string{"calls", "cpu-seconds", "json", "marks", "soak", "soak-hold"} {
 		if cmd.Flags().Lookup(name) == nil {
 			t.Errorf("no --%s flag", name)
 		}

@@ -171,6 +171,9 @@ func TestAnswerToVP9FirstOfferIsVP8Only(t *testing.T) {
 	if slices.Contains(v.fb["96"], "goog-remb") {
 		t.Errorf("answer offers goog-remb: %v", v.fb["96"])
 	}
+	if len(v.fb["97"]) != 0 {
+		t.Errorf("feedback on RTX: %v", v.fb["97"])
+	}
 	a := sectionOf(t, answer, "audio")
 	if !slices.Equal(a.payloads, []string{"111"}) || a.rtpmap["111"] != "opus/48000/2" {
 		t.Errorf("answer's audio payloads %v rtpmap %v, want Opus 111 only (no PCMU)", a.payloads, a.rtpmap)

@@ -244,11 +244,6 @@ func registerMedia(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
 		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{PayloadType: PayloadTypeVP8, RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}},
 		}}},
-		// pion's NACK responder resends through RTX when it is negotiated,
-		// and its receiver folds RTX back into the VP8 track.
-		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{PayloadType: PayloadTypeVP8RTX, RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", PayloadTypeVP8),
-		}}},
 	}
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c.c, c.kind); err != nil {
@@ -270,6 +265,15 @@ func registerMedia(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
 	// sends nothing. REMB is not offered: nothing here computes one.
 	if err := webrtc.ConfigureTWCCSender(me, reg); err != nil {
 		return fmt.Errorf("register transport-cc: %w", err)
+	}
+	// pion's NACK responder resends through RTX when it is negotiated, and
+	// its receiver folds RTX back into the VP8 track. Registered after the
+	// feedback, which RTX takes none of.
+	rtx := webrtc.RTPCodecParameters{PayloadType: PayloadTypeVP8RTX, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", PayloadTypeVP8),
+	}}
+	if err := me.RegisterCodec(rtx, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("register rtx: %w", err)
 	}
 	// MID lets the receiver demultiplex a stream whose SSRC the SDP does
 	// not list (browsers send it; pion needs it for unsignalled SSRCs).
