@@ -184,8 +184,8 @@ func meshConfig(opts Options, c callcore.MediaCall, log *slog.Logger) rtc.Config
 		RelayOnly:    opts.RelayOnly,
 		// The rtc default applies to zero.
 		ConnectTimeout: opts.ConnectTimeout,
-		Impair:       opts.Impair,
-		StreamID:     c.SelfID,
-		Logger:       log,
+		Impair:         opts.Impair,
+		StreamID:       c.SelfID,
+		Logger:         log,
 	}
 }
