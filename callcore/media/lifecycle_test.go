@@ -408,3 +408,32 @@ func TestUnsupportedCodecReported(t *testing.T) {
 	}
 	t.Logf("%s", errs[0].msg)
 }
+
+// Closing a session while its peer's tracks are being handed over: the
+// readers are counted under the lock that guards closed, so no wg.Add
+// races Close's Wait (run with -race), and nothing is left running
+// (goleak in TestMain).
+func TestCloseWhileTracksArrive(t *testing.T) {
+	for i := range 4 {
+		c := newCall(t, twoTones, proto.CallTypeVideo)
+		b := c.peers["bob"]
+		c.connect("alice", "bob")
+		waitFor(t, "bob's first media", 10*time.Second, func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return b.up["alice"]
+		})
+		time.Sleep(time.Duration(i) * 7 * time.Millisecond) // a different overlap each round, nothing to wait for
+		for _, id := range []string{"bob", "alice"} {
+			if err := c.peers[id].sess.Close(); err != nil {
+				t.Errorf("close %s: %v", id, err)
+			}
+		}
+		// A track handed over after Close starts no reader (it would be
+		// an Add after Wait); it is not even looked at.
+		b.sess.onTrack("alice", nil)
+		if r := remoteOf(b.sess, "alice"); r != nil {
+			t.Error("a remote was made after Close")
+		}
+	}
+}

@@ -243,6 +243,11 @@ func (s *Session) Close() error {
 // and VP8 only). The reader is counted under mu, where Close sets closed,
 // so that no wg.Add can race with Close's Wait.
 func (s *Session) onTrack(userID string, t *webrtc.TrackRemote) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
 	var read func(*remote, *webrtc.TrackRemote)
 	switch t.Kind() {
 	case webrtc.RTPCodecTypeAudio:
@@ -250,11 +255,6 @@ func (s *Session) onTrack(userID string, t *webrtc.TrackRemote) {
 	case webrtc.RTPCodecTypeVideo:
 		read = s.readVideo
 	default:
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
 		return
 	}
 	r := s.remotes[userID]

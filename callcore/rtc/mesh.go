@@ -382,8 +382,6 @@ func (m *Mesh) newPeerLocked(userID string, offerer bool) (*peer, error) {
 // onTrack starts reading a remote track. Tracks in codecs termcall does
 // not decode are drained (interceptors keep running) and reported.
 func (m *Mesh) onTrack(p *peer, t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	codec := t.Codec()
-	supported := supportedCodec(t.Kind(), codec.MimeType)
 	var report func()
 	m.mu.Lock()
 	if m.closed || m.peers[p.id] != p {
@@ -392,6 +390,8 @@ func (m *Mesh) onTrack(p *peer, t *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 		m.mu.Unlock()
 		return
 	}
+	codec := t.Codec()
+	supported := supportedCodec(t.Kind(), codec.MimeType)
 	// Incoming RTCP (the peer's sender reports) only passes the
 	// interceptors when read; without it receiver reports carry no LSR
 	// and nobody learns the round trip.
