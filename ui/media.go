@@ -109,9 +109,8 @@ func DefaultMedia(cfg config.Config, sinks func(viewID string) video.Sink, log *
 		AudioIn: in, AudioOut: out, VideoIn: vin, ViewSink: sinks,
 		Width: vcfg.Width, Height: vcfg.Height, FPS: vcfg.FPS,
 		LoopbackOnly: cfg.ICELoopback, Logger: log, ICEServers: ice,
-		// The stats loop feeds USER_VOICE_VOLUME; the quality indicator
-		// reads snapshots.
-		StatsEvery: time.Second,
+		// No periodic stats: the quality indicator reads snapshots, and
+		// USER_VOICE_VOLUME comes every second regardless.
 	})
 	if err != nil {
 		_ = closeAll()

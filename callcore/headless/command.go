@@ -97,6 +97,7 @@ func addMediaFlags(cmd *cobra.Command, m *MediaOptions) {
 	f.Float64Var(&m.ImpairLoss, "impair-loss", m.ImpairLoss, "testing aid: drop this fraction (0..0.5) of inbound media datagrams")
 	f.DurationVar(&m.ImpairJitter, "impair-jitter", m.ImpairJitter, "testing aid: delay each inbound media datagram by a random 0..DURATION (at most 500ms; reorders)")
 	f.DurationVar(&m.StatsEvery, "stats", m.StatsEvery, "print a STATS event per remote user at this interval (0: only on the stats command)")
+	f.StringVar(&m.ICEPolicy, "ice-policy", m.ICEPolicy, "all | relay (only TURN relay candidates: your address stays hidden; needs a TURN server)")
 }
 
 // iceFlags are --ice-server, --ice-username and --ice-credential, turned

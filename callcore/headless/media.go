@@ -43,6 +43,9 @@ type MediaOptions struct {
 	LoopbackICE bool               // ICE candidates on 127.0.0.1 only
 	ICEServers  []config.ICEServer // STUN/TURN servers besides those the server hands out
 	StatsEvery  time.Duration      // STATS interval; 0 = only on the stats command
+	// ICEPolicy is "all" (default) or "relay": only TURN relay candidates,
+	// for users who must not reveal their address.
+	ICEPolicy string
 	// ImpairLoss and ImpairJitter degrade this client's inbound media
 	// path: each datagram is dropped with probability ImpairLoss or
 	// delayed by a random 0..ImpairJitter. A testing aid.
@@ -58,7 +61,7 @@ func DefaultMediaOptions() MediaOptions {
 	return MediaOptions{
 		Enabled: true, AudioIn: "silence", AudioOut: "null", VideoIn: "pattern", VideoOut: "null",
 		VideoOutFPS: 5, Width: 320, Height: 240, FPS: 15, AudioFrame: 20 * time.Millisecond,
-		StatsEvery: time.Second,
+		StatsEvery: time.Second, ICEPolicy: "all",
 	}
 }
 
@@ -111,8 +114,12 @@ func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) 
 		LoopbackOnly: o.LoopbackICE, StatsEvery: o.StatsEvery, ICEServers: ice, Logger: log, OnStats: onStats,
 		ViewSink: m.viewSink, Impair: imp,
 	}
-	if o.StatsEvery <= 0 {
-		opts.StatsEvery = time.Hour // the stats command still works
+	switch o.ICEPolicy {
+	case "", "all":
+	case "relay":
+		opts.RelayOnly = true
+	default:
+		return nil, fmt.Errorf("--ice-policy %q: want all or relay", o.ICEPolicy)
 	}
 	af := audio.DefaultFormat()
 	if o.AudioFrame != 0 {
