@@ -12,8 +12,8 @@ import (
 
 // The example's placeholders, also in init's hint on starting a server.
 const (
-	exampleSDKAppID = "1400000000"
-	exampleSecret   = "change-me"
+	ExampleSDKAppID = "1400000000"
+	ExampleSecret   = "change-me"
 )
 
 // Example returns a commented example configuration. It parses and
@@ -28,14 +28,14 @@ func Example() string {
 # ` + proto.DefaultAddr + ` unless given --addr). This is the default.
 server = "` + proto.DefaultServerURL + `"
 # The SDKAppID the server was started with.
-sdkappid = ` + exampleSDKAppID + `
+sdkappid = ` + ExampleSDKAppID + `
 # Your userID: 1-32 characters of A-Z a-z 0-9 _ -.
 user = "alice"
 # Log in with a ready-made userSig ("termcall usersig ...") ...
 # usersig = ""
 # ... or with the application's secret key, from which a userSig is made at
 # start (fine for your own server; keep this file private).
-secret = "` + exampleSecret + `"
+secret = "` + ExampleSecret + `"
 
 # How others see you: your nickname shows in their contacts and when you
 # call them (at most 64 bytes); the avatar is a URL sent along with it.

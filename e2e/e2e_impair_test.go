@@ -1,4 +1,4 @@
-package headless_test
+package e2e_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/termcall/termcall/callcore/headless"
+	"github.com/termcall/termcall/headless"
 )
 
 // impairedLines is how many STATS lines (one a second) the impaired call is

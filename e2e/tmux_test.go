@@ -1,4 +1,4 @@
-package demo_test
+package e2e_test
 
 import (
 	"bufio"
@@ -23,18 +23,14 @@ const (
 	screenWait = 20 * time.Second
 )
 
-// buildBinary builds termcall once per test binary run.
-func buildBinary(t *testing.T) string {
+// tmuxBinary returns the termcall binary for a tmux test; tmux itself must
+// be installed (make deps does).
+func tmuxBinary(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (make deps installs it)")
+		t.Fatal("tmux is not installed (make deps installs it)")
 	}
-	bin := filepath.Join(t.TempDir(), "termcall")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/termcall/termcall")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build termcall: %v\n%s", err, out)
-	}
-	return bin
+	return needBinary(t)
 }
 
 // term is one tmux session on a private tmux server (its own socket), so
@@ -115,7 +111,7 @@ var trueColorCell = regexp.MustCompile(`\x1b\[[0-9;]*48;2;\d+;\d+;\d+m`)
 func videoCells(esc string) int { return len(trueColorCell.FindAllString(esc, -1)) }
 
 func TestDemoCallsEchoInRealTerminal(t *testing.T) {
-	bin := buildBinary(t)
+	bin := tmuxBinary(t)
 	state := t.TempDir()
 	tm := newTerm(t, []string{"COLORTERM=truecolor", "TERM=xterm-256color", "XDG_STATE_HOME=" + state,
 		"XDG_CONFIG_HOME=" + t.TempDir()}, bin+" demo --renderer truecolor")
@@ -142,7 +138,7 @@ func TestDemoCallsEchoInRealTerminal(t *testing.T) {
 // and calls it from a headless client: the prompt appears, the accept key
 // connects the call, and the caller sees the TUI user enter.
 func TestIncomingCallPromptInRealTerminal(t *testing.T) {
-	bin := buildBinary(t)
+	bin := tmuxBinary(t)
 	const (
 		app    = "1400000000"
 		secret = "tmux-test-secret"

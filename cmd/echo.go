@@ -1,21 +1,20 @@
-package headless
+package cmd
 
 import (
-	"context"
-	"io"
-
 	"github.com/spf13/cobra"
+
+	"github.com/termcall/termcall/headless"
 )
 
-// EchoCommand is `termcall echo`: a contact that answers every call and
+// echoCommand is `termcall echo`: a contact that answers every call and
 // sends back what it receives (audio about a second later, video
 // mirrored), so a user alone can try a real call.
-func EchoCommand() *cobra.Command {
+func echoCommand() *cobra.Command {
 	var (
-		opts    Options
+		opts    headless.Options
 		logFile string
 	)
-	opts.Media = DefaultMediaOptions()
+	opts.Media = headless.DefaultMediaOptions()
 	cmd := &cobra.Command{
 		Use:   "echo",
 		Short: "Run an echo contact: it answers every call and sends back what it gets",
@@ -29,7 +28,7 @@ printed as JSON lines, as in headless mode. It runs until interrupted.`,
 			opts.Media.Enabled = true
 			opts.Media.Echo = true
 			return runLogged(logFile, &opts, func() error {
-				return RunEcho(cmd.Context(), opts, cmd.OutOrStdout())
+				return headless.RunEcho(cmd.Context(), opts, cmd.OutOrStdout())
 			})
 		},
 	}
@@ -37,18 +36,4 @@ printed as JSON lines, as in headless mode. It runs until interrupted.`,
 	cmd.Flags().BoolVar(&opts.Media.LoopbackICE, "ice-loopback", false, "gather ICE candidates on 127.0.0.1 only")
 	_ = cmd.MarkFlagRequired("sdkappid") // cannot fail: the flag exists
 	return cmd
-}
-
-// RunEcho runs an echo contact until ctx is done. opts.AutoAccept and
-// opts.Media.Echo should be set (EchoCommand does).
-func RunEcho(ctx context.Context, opts Options, stdout io.Writer) error {
-	return Run(ctx, opts, ctxReader{ctx}, stdout)
-}
-
-// ctxReader is an input with no commands that ends when ctx is done.
-type ctxReader struct{ ctx context.Context } //nolint:containedctx // an io.Reader cannot take one per call
-
-func (r ctxReader) Read([]byte) (int, error) {
-	<-r.ctx.Done()
-	return 0, io.EOF
 }

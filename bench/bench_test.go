@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"go.uber.org/goleak"
 
-	"github.com/termcall/termcall/callcore/bench"
-	"github.com/termcall/termcall/callcore/headless"
+	"github.com/termcall/termcall/bench"
+	"github.com/termcall/termcall/cmd"
 )
 
 // childEnv makes the test binary act as `termcall headless`, so that the
@@ -32,8 +31,7 @@ func TestMain(m *testing.M) {
 }
 
 func runChild() int {
-	root := &cobra.Command{Use: "termcall", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(headless.Command())
+	root := cmd.Root()
 	root.SetArgs(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -170,20 +168,5 @@ func TestSoakSamplesBothClients(t *testing.T) {
 	t.Logf("\n%s", tab.String())
 	if _, err := bench.RunSoak(ctx, bench.SoakOptions{Calls: 0, Binary: "x"}); !errors.Is(err, bench.ErrBadOptions) {
 		t.Errorf("RunSoak(Calls: 0) = %v, want ErrBadOptions", err)
-	}
-}
-
-func TestCommandFlags(t *testing.T) {
-	cmd := bench.Command()
-	for _, name := range []string{"calls", "cpu-seconds", "json", "marks", "soak", "soak-hold"} {
-		if cmd.Flags().Lookup(name) == nil {
-			t.Errorf("no --%s flag", name)
-		}
-	}
-	cmd.SetArgs([]string{"--calls", "0x"})
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	if err := cmd.Execute(); err == nil {
-		t.Error("--calls 0x accepted")
 	}
 }

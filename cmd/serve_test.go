@@ -1,25 +1,34 @@
-package server
+package cmd
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/termcall/termcall/config/usersig"
+	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/server/proto"
 )
 
-func TestCommandServe(t *testing.T) {
+// serveTestSecret is any key: the test only checks that serve starts with it.
+const serveTestSecret = "cmd-test-secret"
+
+func TestServeCommand(t *testing.T) {
 	dir := t.TempDir()
 	groups := filepath.Join(dir, "groups.toml")
 	if err := os.WriteFile(groups, []byte("[groups]\nteam = [\"alice\", \"bob\"]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("TERMCALL_SECRET", testSecret)
-	cmd := Command()
+	t.Setenv("TERMCALL_SECRET", serveTestSecret)
+	cmd := serveCommand()
 	pr, pw := io.Pipe()
 	cmd.SetOut(pw)
 	cmd.SetErr(io.Discard)
@@ -43,23 +52,77 @@ func TestCommandServe(t *testing.T) {
 	}
 	go io.Copy(io.Discard, pr) //nolint:errcheck // nothing more is expected
 
-	c := dialURL(t, url)
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	defer ws.Close()
+	tok, err := usersig.GenerateNow(serveTestSecret, 1400000001, "alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var rep proto.LoginReply
-	c.do(proto.TypeLogin, proto.LoginRequest{SDKAppID: testAppID, UserID: "alice", UserSig: sig(t, "alice")}, &rep)
+	request(t, ws, 1, proto.TypeLogin, proto.LoginRequest{SDKAppID: 1400000001, UserID: "alice", UserSig: tok}, &rep)
 	if len(rep.ICEServers) != 1 || rep.ICEServers[0].URLs[0] != "stun:stun.example.org:3478" {
 		t.Fatalf("ice servers %+v", rep.ICEServers)
 	}
-	c.fail(proto.CodeBadRequest, proto.TypeInvite, proto.InviteRequest{GroupID: "team", Invitees: []string{"carol"}, CallType: 1})
+	// The group from --groups exists: carol is not in it.
+	if f := send(t, ws, 2, proto.TypeInvite, proto.InviteRequest{GroupID: "team", Invitees: []string{"carol"}, CallType: 1}); f.Type != proto.TypeError {
+		t.Fatalf("invite outside the group answered %+v", f)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
 	}
-	if code := c.closeCode(); code != 1001 {
-		t.Fatalf("close code %d", code)
+	// Shutdown says so: going away.
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+				t.Fatalf("after shutdown: %v, want close 1001", err)
+			}
+			return
+		}
 	}
 }
 
-func TestCommandErrors(t *testing.T) {
+// send writes one request frame and returns the answer with its ID,
+// skipping pushes.
+func send(t *testing.T, ws *websocket.Conn, id uint64, typ string, body any) proto.Frame {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.WriteJSON(proto.Frame{Type: typ, ID: id, Body: b}); err != nil {
+		t.Fatalf("write %s: %v", typ, err)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var f proto.Frame
+		if err := ws.ReadJSON(&f); err != nil {
+			t.Fatalf("read answer to %s: %v", typ, err)
+		}
+		if f.ID == id {
+			return f
+		}
+	}
+}
+
+// request is send for a request that must succeed; its reply body goes
+// into out.
+func request(t *testing.T, ws *websocket.Conn, id uint64, typ string, body, out any) {
+	t.Helper()
+	f := send(t, ws, id, typ, body)
+	if f.Type != proto.TypeReply {
+		t.Fatalf("%s answered %s %s", typ, f.Type, f.Body)
+	}
+	if err := json.Unmarshal(f.Body, out); err != nil {
+		t.Fatalf("%s reply: %v", typ, err)
+	}
+}
+
+func TestServeCommandErrors(t *testing.T) {
 	t.Setenv("TERMCALL_SECRET", "")
 	for _, args := range [][]string{
 		{"--addr", "127.0.0.1:0", "--sdkappid", "1"},                                         // no secret
@@ -68,7 +131,7 @@ func TestCommandErrors(t *testing.T) {
 		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--groups", "/nonexistent.toml"},
 		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--max-pending", "-1"},
 	} {
-		cmd := Command()
+		cmd := serveCommand()
 		cmd.SetOut(io.Discard)
 		cmd.SetErr(io.Discard)
 		cmd.SetArgs(args)
@@ -78,70 +141,13 @@ func TestCommandErrors(t *testing.T) {
 	}
 }
 
-func TestLoadGroups(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	g, err := LoadGroups(write("ok.toml", "[groups]\nteam = [\"alice\", \"bob\"]\nsolo = [\"carol\"]\n"))
-	if err != nil || len(g) != 2 || len(g["team"]) != 2 || g["solo"][0] != "carol" {
-		t.Fatalf("groups %v, %v", g, err)
-	}
-	for name, text := range map[string]string{
-		"syntax.toml":  "[groups\n",
-		"userid.toml":  "[groups]\nteam = [\"bad user\"]\n",
-		"unknown.toml": "[groupz]\nteam = [\"alice\"]\n",
-	} {
-		if _, err := LoadGroups(write(name, text)); err == nil {
-			t.Errorf("%s: no error", name)
-		}
-	}
-}
-
-func TestNewValidates(t *testing.T) {
-	for name, mod := range map[string]func(*Options){
-		"no sdkappid":    func(o *Options) { o.SDKAppID = 0 },
-		"no secret":      func(o *Options) { o.Secret = "" },
-		"negative grace": func(o *Options) { o.Grace = -1 },
-		"bad group":      func(o *Options) { o.Groups = map[string][]string{"g": {"no way"}} },
-	} {
-		o := testOptions()
-		mod(&o)
-		if _, err := New(o); err == nil {
-			t.Errorf("%s: New accepted it", name)
-		}
-	}
-	o := testOptions()
-	o.Grace, o.PingInterval, o.PongWait = 0, 0, 0
-	s, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.opts.Grace != DefaultGrace || s.opts.PingInterval != DefaultPingInterval || s.opts.PongWait != DefaultPongWait {
-		t.Fatalf("defaults not filled: %+v", s.opts)
-	}
-	if s.URL() != "" {
-		t.Fatal("URL before Start")
-	}
-	if err := s.Shutdown(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err == nil {
-		t.Fatal("Start after Shutdown succeeded")
-	}
-}
-
 // TestDefaultAddr: serve, the server's options and the clients share one
 // default address (proto.DefaultAddr).
 func TestDefaultAddr(t *testing.T) {
-	if got := Command().Flags().Lookup("addr").DefValue; got != proto.DefaultAddr {
+	if got := serveCommand().Flags().Lookup("addr").DefValue; got != proto.DefaultAddr {
 		t.Errorf("serve --addr default %q, want %q", got, proto.DefaultAddr)
 	}
-	if got := DefaultOptions().Addr; got != proto.DefaultAddr {
+	if got := server.DefaultOptions().Addr; got != proto.DefaultAddr {
 		t.Errorf("DefaultOptions().Addr %q, want %q", got, proto.DefaultAddr)
 	}
 	if proto.DefaultServerURL != "ws://"+proto.DefaultAddr+"/ws" {

@@ -1,4 +1,4 @@
-package usersig
+package cmd
 
 import (
 	"encoding/base64"
@@ -10,14 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/config/usersig"
 	"github.com/termcall/termcall/server/proto"
 )
 
-// SecretEnv is the environment variable read when --secret is not given.
-const SecretEnv = "TERMCALL_SECRET"
-
-// DefaultExpire is the CLI's default validity: 7 days.
-const DefaultExpire = 7 * 24 * time.Hour
+// usersigExpire is the CLI's default validity: 7 days.
+const usersigExpire = 7 * 24 * time.Hour
 
 // claimsJSON is how --verify prints a token's claims.
 type claimsJSON struct {
@@ -31,9 +30,9 @@ type claimsJSON struct {
 	UserBuf    string `json:"userbuf,omitempty"` // standard base64
 }
 
-// Command returns the `usersig` subcommand, which prints a UserSig for a
+// usersigCommand returns the `usersig` subcommand, which prints a UserSig for a
 // user or, with --verify, checks one and prints its claims as JSON.
-func Command() *cobra.Command {
+func usersigCommand() *cobra.Command {
 	var (
 		sdkAppID uint32
 		secret   string
@@ -45,22 +44,22 @@ func Command() *cobra.Command {
 		Use:   "usersig --sdkappid N --secret KEY --user ID [--expire SECONDS] [--verify TOKEN]",
 		Short: "Generate or verify a TLSSigAPIv2 UserSig",
 		Long: "usersig prints a Tencent TLSSigAPIv2 UserSig for a user, signed with the application's\n" +
-			"secret key (also read from $" + SecretEnv + "). With --verify it checks a token for that\n" +
+			"secret key (also read from $" + config.SecretEnv + "). With --verify it checks a token for that\n" +
 			"sdkappid, key and user, prints its claims as JSON, and fails if it is invalid.",
 		Args:         cobra.NoArgs,
 		SilenceUsage: true, // stdout carries only the token or the claims
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if secret == "" {
-				secret = os.Getenv(SecretEnv)
+				secret = os.Getenv(config.SecretEnv)
 			}
 			if secret == "" {
-				return fmt.Errorf("usersig: --secret or $%s is required: %w", SecretEnv, ErrEmptySecret)
+				return fmt.Errorf("usersig: --secret or $%s is required: %w", config.SecretEnv, usersig.ErrEmptySecret)
 			}
 			if !proto.ValidUserID(user) {
 				return fmt.Errorf("usersig: invalid --user %q: want 1-32 of [A-Za-z0-9_-]", user)
 			}
 			if cmd.Flags().Changed("verify") {
-				c, err := Verify(verify, secret, sdkAppID, user, time.Now())
+				c, err := usersig.Verify(verify, secret, sdkAppID, user, time.Now())
 				if err != nil {
 					return fmt.Errorf("verify: %w", err)
 				}
@@ -79,7 +78,7 @@ func Command() *cobra.Command {
 			if expire <= 0 {
 				return errors.New("usersig: --expire must be a positive number of seconds")
 			}
-			tok, err := Generate(secret, Params{
+			tok, err := usersig.Generate(secret, usersig.Params{
 				SDKAppID: sdkAppID, Identifier: user, Expire: expire, Time: time.Now().Unix(),
 			})
 			if err != nil {
@@ -91,9 +90,9 @@ func Command() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.Uint32Var(&sdkAppID, "sdkappid", 0, "application SDKAppID")
-	f.StringVar(&secret, "secret", "", "secret key (default $"+SecretEnv+")")
+	f.StringVar(&secret, "secret", "", "secret key (default $"+config.SecretEnv+")")
 	f.StringVar(&user, "user", "", "user id, 1-32 of [A-Za-z0-9_-]")
-	f.Int64Var(&expire, "expire", int64(DefaultExpire/time.Second), "validity in seconds")
+	f.Int64Var(&expire, "expire", int64(usersigExpire/time.Second), "validity in seconds")
 	f.StringVar(&verify, "verify", "", "verify this token instead of generating one")
 	_ = cmd.MarkFlagRequired("sdkappid") // the flags exist, so these cannot fail
 	_ = cmd.MarkFlagRequired("user")

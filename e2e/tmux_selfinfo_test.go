@@ -1,4 +1,4 @@
-package demo_test
+package e2e_test
 
 import (
 	"bufio"
@@ -82,7 +82,7 @@ func (h *headlessProc) expect(name string) map[string]any {
 // server (60102), shows a contact's nickname and the caller's nickname in
 // the incoming-call prompt, and others see the configured nickname.
 func TestSelfInfoAndICEErrorsInRealTerminal(t *testing.T) {
-	bin := buildBinary(t)
+	bin := tmuxBinary(t)
 	const (
 		app    = "1400000000"
 		secret = "tmux-test-secret"

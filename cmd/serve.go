@@ -1,4 +1,4 @@
-package server
+package cmd
 
 import (
 	"context"
@@ -10,13 +10,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/server/proto"
 )
 
-// Command returns the `termcall serve` command, which runs the signaling
+// serveCommand returns the `termcall serve` command, which runs the signaling
 // server until its context is cancelled (SIGINT/SIGTERM in main).
-func Command() *cobra.Command {
-	opts := DefaultOptions()
+func serveCommand() *cobra.Command {
+	opts := server.DefaultOptions()
 	var (
 		groupsFile string
 		logLevel   string
@@ -37,10 +39,10 @@ func Command() *cobra.Command {
 			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})).
 				With("component", "server")
 			if opts.Secret == "" {
-				opts.Secret = os.Getenv("TERMCALL_SECRET")
+				opts.Secret = os.Getenv(config.SecretEnv)
 			}
 			if groupsFile != "" {
-				groups, err := LoadGroups(groupsFile)
+				groups, err := server.LoadGroups(groupsFile)
 				if err != nil {
 					return err
 				}
@@ -53,7 +55,7 @@ func Command() *cobra.Command {
 				}
 				opts.ICEServers = append(opts.ICEServers, proto.ICEServer{URLs: []string{u}})
 			}
-			srv, err := New(opts)
+			srv, err := server.New(opts)
 			if err != nil {
 				return err
 			}
@@ -80,11 +82,11 @@ func Command() *cobra.Command {
 	fl.Uint32Var(&opts.SDKAppID, "sdkappid", 0, "SDKAppID that userSigs must name (required)")
 	fl.StringVar(&opts.Secret, "secret", "", "userSig secret key (default $TERMCALL_SECRET)")
 	fl.StringVar(&groupsFile, "groups", "", "TOML file of IM groups ([groups] team = [\"alice\", \"bob\"])")
-	fl.DurationVar(&opts.Grace, "grace", DefaultGrace, "how long a dropped session may resume")
-	fl.DurationVar(&opts.LoginTimeout, "login-timeout", DefaultLoginTimeout, "close connections that have not logged in by then")
+	fl.DurationVar(&opts.Grace, "grace", server.DefaultGrace, "how long a dropped session may resume")
+	fl.DurationVar(&opts.LoginTimeout, "login-timeout", server.DefaultLoginTimeout, "close connections that have not logged in by then")
 	fl.IntVar(&opts.MaxPending, "max-pending", opts.MaxPending, "connections not logged in yet, in total (a quarter of the open-file limit unless set)")
-	fl.IntVar(&opts.MaxPendingPerIP, "max-pending-per-ip", DefaultMaxPendingPerIP, "connections not logged in yet, per IP address (IPv6: per /64)")
-	fl.IntVar(&opts.ReserveConns, "reserve-conns", DefaultReserveConns, "reconnects of logged-in sessions admitted beyond those caps")
+	fl.IntVar(&opts.MaxPendingPerIP, "max-pending-per-ip", server.DefaultMaxPendingPerIP, "connections not logged in yet, per IP address (IPv6: per /64)")
+	fl.IntVar(&opts.ReserveConns, "reserve-conns", server.DefaultReserveConns, "reconnects of logged-in sessions admitted beyond those caps")
 	fl.StringArrayVar(&iceURLs, "ice-server", nil, "STUN/TURN URL handed to clients (repeatable)")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd

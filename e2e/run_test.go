@@ -1,4 +1,4 @@
-package headless_test
+package e2e_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/termcall/termcall/callcore/headless"
+	"github.com/termcall/termcall/headless"
 )
 
 // inProcess runs headless.Run in this process against s, reading its output

@@ -1,4 +1,4 @@
-package usersig
+package cmd
 
 import (
 	"bytes"
@@ -7,11 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/config/usersig"
 )
 
 func runCommand(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := Command()
+	cmd := usersigCommand()
 	var out, errOut bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
@@ -20,8 +23,8 @@ func runCommand(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func TestCommandGenerateAndVerify(t *testing.T) {
-	t.Setenv(SecretEnv, "")
+func TestUsersigGenerateAndVerify(t *testing.T) {
+	t.Setenv(config.SecretEnv, "")
 	out, err := runCommand(t, "--sdkappid", "1400000000", "--secret", "k3y", "--user", "alice_1")
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +33,7 @@ func TestCommandGenerateAndVerify(t *testing.T) {
 		t.Fatalf("output %q is not one line", out)
 	}
 	tok := strings.TrimSpace(out)
-	c, err := Verify(tok, "k3y", 1400000000, "alice_1", time.Now())
+	c, err := usersig.Verify(tok, "k3y", 1400000000, "alice_1", time.Now())
 	if err != nil {
 		t.Fatalf("generated token does not verify: %v", err)
 	}
@@ -51,29 +54,29 @@ func TestCommandGenerateAndVerify(t *testing.T) {
 	}
 
 	_, err = runCommand(t, "--sdkappid", "1400000000", "--secret", "wrong", "--user", "alice_1", "--verify", tok)
-	if !errors.Is(err, ErrSigMismatch) {
-		t.Errorf("--verify with wrong key = %v, want ErrSigMismatch", err)
+	if !errors.Is(err, usersig.ErrSigMismatch) {
+		t.Errorf("--verify with wrong key = %v, want usersig.ErrSigMismatch", err)
 	}
 	_, err = runCommand(t, "--sdkappid", "1400000000", "--secret", "k3y", "--user", "alice_1", "--verify", "garbage")
-	if !errors.Is(err, ErrMalformed) {
-		t.Errorf("--verify garbage = %v, want ErrMalformed", err)
+	if !errors.Is(err, usersig.ErrMalformed) {
+		t.Errorf("--verify garbage = %v, want usersig.ErrMalformed", err)
 	}
 }
 
 func TestCommandSecretFromEnvAndExpire(t *testing.T) {
-	t.Setenv(SecretEnv, "envkey")
+	t.Setenv(config.SecretEnv, "envkey")
 	out, err := runCommand(t, "--sdkappid", "7", "--user", "bob", "--expire", "60")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Verify(strings.TrimSpace(out), "envkey", 7, "bob", time.Now())
+	c, err := usersig.Verify(strings.TrimSpace(out), "envkey", 7, "bob", time.Now())
 	if err != nil || c.Expire != 60 {
 		t.Fatalf("Verify = %+v, %v", c, err)
 	}
 }
 
-func TestCommandErrors(t *testing.T) {
-	t.Setenv(SecretEnv, "")
+func TestUsersigCommandErrors(t *testing.T) {
+	t.Setenv(config.SecretEnv, "")
 	tests := []struct {
 		name string
 		args []string

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/termcall/termcall/callcore"
@@ -27,21 +26,6 @@ const userSigExpire = 24 * time.Hour
 // written there are drawn in the TUI's panes. A nil MediaProvider gives a
 // signaling-only engine; DefaultMedia is the real one.
 type MediaProvider func(cfg config.Config, sinks func(viewID string) video.Sink, log *slog.Logger) (*Media, error)
-
-// Setup makes root run the TUI when no subcommand is given: it adds the
-// config flags (--config, --server, ...) to root's own flags and sets its
-// RunE.
-func Setup(root *cobra.Command, media MediaProvider) {
-	flags := config.AddFlags(root.Flags())
-	root.Args = cobra.NoArgs
-	root.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := flags.Resolve(cmd.Flags())
-		if err != nil {
-			return fmt.Errorf("%w\n(run \"termcall init\" to write an example config file)", err)
-		}
-		return Run(cmd.Context(), cfg, media)
-	}
-}
 
 // Run starts the TUI with cfg and blocks until the user quits or ctx ends.
 // Logs (and anything C libraries print on stderr) go to cfg.LogFile.

@@ -1,4 +1,4 @@
-package headless_test
+package e2e_test
 
 import (
 	"bytes"
@@ -26,46 +26,6 @@ const (
 	// exitWait bounds how long a process may take to exit once told to.
 	exitWait = 10 * time.Second
 )
-
-// build is the outcome of TestMain's `go build` of the real binary.
-type build struct {
-	bin  string // path of the binary, when the build worked
-	skip string // why the e2e tests are skipped (a package of termcall is missing)
-	fail string // why the e2e tests fail (the build broke otherwise)
-}
-
-// built is set once by TestMain before any test runs, and only read after.
-var built build
-
-// missingPackage matches the go tool's messages for a package that does not
-// exist (yet), as opposed to code that does not compile.
-var missingPackage = regexp.MustCompile(`no required module provides package|cannot find package|is not in std|no Go files in|package .* is not in GOROOT`)
-
-func buildBinary(dir string) build {
-	bin := filepath.Join(dir, "termcall")
-	cmd := exec.Command("go", "build", "-race", "-o", bin, "github.com/termcall/termcall")
-	out, err := cmd.CombinedOutput()
-	switch {
-	case err == nil:
-		return build{bin: bin}
-	case missingPackage.Match(out):
-		return build{skip: fmt.Sprintf("end-to-end tests skipped: building termcall failed because a package is missing:\n%s", out)}
-	default:
-		return build{fail: fmt.Sprintf("building termcall failed: %v\n%s", err, out)}
-	}
-}
-
-// needBinary skips or fails t as TestMain's build decided, and returns the binary.
-func needBinary(t *testing.T) string {
-	t.Helper()
-	switch {
-	case built.skip != "":
-		t.Skip(built.skip)
-	case built.fail != "":
-		t.Fatal(built.fail)
-	}
-	return built.bin
-}
 
 // syncBuffer collects a process's stderr.
 type syncBuffer struct {

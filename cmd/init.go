@@ -1,16 +1,17 @@
-package config
+package cmd
 
 import (
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/server/proto"
 )
 
-// InitCommand returns `termcall init`, which writes a commented example
+// initCommand returns `termcall init`, which writes a commented example
 // configuration.
-func InitCommand() *cobra.Command {
+func initCommand() *cobra.Command {
 	var (
 		path  string
 		force bool
@@ -24,20 +25,20 @@ func InitCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
-				p, err := DefaultPath()
+				p, err := config.DefaultPath()
 				if err != nil {
 					return err
 				}
 				path = p
 			}
-			if err := WriteExample(path, force); err != nil {
+			if err := config.WriteExample(path, force); err != nil {
 				return err
 			}
 			// The example's server is where serve listens by default, so
 			// these two commands are all a first call on one machine needs.
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\nedit it, then run termcall\n"+
 				"(a server for it on this machine: termcall serve --sdkappid %s --secret %s, on %s)\n",
-				path, exampleSDKAppID, exampleSecret, proto.DefaultAddr)
+				path, config.ExampleSDKAppID, config.ExampleSecret, proto.DefaultAddr)
 			return err
 		},
 	}

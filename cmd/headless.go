@@ -1,4 +1,4 @@
-package headless
+package cmd
 
 import (
 	"fmt"
@@ -8,21 +8,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/headless"
 	"github.com/termcall/termcall/server/proto"
 )
 
-// EnvSecret names the environment variable read when --secret is not
-// given (the TUI reads the same one).
-const EnvSecret = config.SecretEnv
-
-// Command returns the `termcall headless` command.
-func Command() *cobra.Command {
+// headlessCommand returns the `termcall headless` command.
+func headlessCommand() *cobra.Command {
 	var (
-		opts    Options
+		opts    headless.Options
 		logFile string
 		ice     iceFlags
 	)
-	opts.Media = DefaultMediaOptions()
+	opts.Media = headless.DefaultMediaOptions()
 	cmd := &cobra.Command{
 		Use:   "headless",
 		Short: "Run the call engine from a script: commands on stdin, JSON events on stdout",
@@ -38,7 +35,7 @@ does a missing microphone or camera (ERROR 60003 / 60004). With media on, each
 the others are used.
 
 Commands:
-` + Usage() + `
+` + headless.Usage() + `
 wait blocks until EVENT has been printed (an event printed earlier that no other
 wait used counts); TIMEOUT is a Go duration, default 10s. call's TIMEOUT_S is the
 ringing timeout in seconds, default 30, 0 = ring until answered.`,
@@ -57,13 +54,13 @@ ringing timeout in seconds, default 30, 0 = ring until answered.`,
 			}
 			opts.Media.ICEServers = servers
 			return runLogged(logFile, &opts, func() error {
-				return Run(cmd.Context(), opts, cmd.InOrStdin(), cmd.OutOrStdout())
+				return headless.Run(cmd.Context(), opts, cmd.InOrStdin(), cmd.OutOrStdout())
 			})
 		},
 	}
 	addLoginFlags(cmd, &opts, &logFile, "")
 	f := cmd.Flags()
-	f.DurationVar(&opts.UserSigExpire, "usersig-expire", DefaultUserSigExpire, "validity of a userSig made from --secret")
+	f.DurationVar(&opts.UserSigExpire, "usersig-expire", headless.DefaultUserSigExpire, "validity of a userSig made from --secret")
 	f.BoolVar(&opts.AutoAccept, "auto-accept", false, "accept every invitation")
 	f.BoolVar(&opts.AutoReject, "auto-reject", false, "reject every invitation")
 	f.IntVar(&opts.GroupTimeout, "group-timeout", 0, "ringing timeout of groupCall in seconds (default 30)")
@@ -81,7 +78,7 @@ ringing timeout in seconds, default 30, 0 = ring until answered.`,
 }
 
 // addMediaFlags registers the media flags shared by headless and echo.
-func addMediaFlags(cmd *cobra.Command, m *MediaOptions) {
+func addMediaFlags(cmd *cobra.Command, m *headless.MediaOptions) {
 	f := cmd.Flags()
 	f.BoolVar(&m.Enabled, "media", m.Enabled, "carry audio/video (false: signaling only, USER_ENTER on join)")
 	f.StringVar(&m.AudioIn, "audio-in", m.AudioIn, "audio source: tone:HZ | wav:FILE | mic[:DEVICE] | silence")
@@ -109,20 +106,20 @@ type iceFlags struct {
 
 // addLoginFlags registers the flags headless and echo share: where to log
 // in, as whom, and the log file.
-func addLoginFlags(cmd *cobra.Command, o *Options, logFile *string, defaultUser string) {
+func addLoginFlags(cmd *cobra.Command, o *headless.Options, logFile *string, defaultUser string) {
 	f := cmd.Flags()
 	f.StringVar(&o.ServerURL, "server", proto.DefaultServerURL, "signaling server URL, ws://HOST:PORT/ws")
 	f.Uint32Var(&o.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
 	f.StringVar(&o.UserID, "user", defaultUser, "user ID to log in as")
 	f.StringVar(&o.UserSig, "usersig", "", "userSig to log in with (or --secret to make one)")
-	f.StringVar(&o.Secret, "secret", "", "secret key to make a userSig with (default $"+EnvSecret+")")
+	f.StringVar(&o.Secret, "secret", "", "secret key to make a userSig with (default $"+config.SecretEnv+")")
 	f.StringVar(logFile, "log", "", "append logs (slog text) to this file; default: no logs")
 	cmd.MarkFlagsMutuallyExclusive("usersig", "secret")
 }
 
 // runLogged points o.Logger at the log file, takes the secret from the
 // environment when no flag gave one, and runs run.
-func runLogged(logFile string, o *Options, run func() error) error {
+func runLogged(logFile string, o *headless.Options, run func() error) error {
 	log, closeLog, err := openLog(logFile)
 	if err != nil {
 		return err
@@ -130,7 +127,7 @@ func runLogged(logFile string, o *Options, run func() error) error {
 	defer closeLog()
 	o.Logger = log
 	if o.Secret == "" {
-		o.Secret = os.Getenv(EnvSecret)
+		o.Secret = os.Getenv(config.SecretEnv)
 	}
 	return run()
 }

@@ -1,47 +1,14 @@
-package headless_test
+package e2e_test
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/termcall/termcall/config/usersig"
 )
-
-// TestMain builds the real termcall binary once (with -race, so that the
-// processes report their own data races) for the end-to-end tests, which run
-// `termcall serve` and `termcall headless` as separate processes.
-func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
-}
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "termcall-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	start := time.Now()
-	built = buildBinary(dir)
-	if built.skip != "" {
-		fmt.Fprintln(os.Stderr, built.skip)
-	}
-	fmt.Fprintf(os.Stderr, "built termcall for the end-to-end tests in %v\n", time.Since(start).Round(time.Millisecond))
-	code := m.Run()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	return code
-}
 
 // Call types as the events carry them.
 const (

@@ -160,7 +160,7 @@ func TestUsageListsEveryCommand(t *testing.T) {
 
 // docs/headless.md documents every command.
 func TestDocsListEveryCommand(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "headless.md"))
+	b, err := os.ReadFile(filepath.Join("..", "docs", "headless.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
