@@ -1,0 +1,150 @@
+// Package client turns configuration into a call engine with media, ready
+// to log in: the one place where the TUI, headless mode, the echo contact
+// and the demo build theirs. It resolves the userSig (from a secret if
+// need be), opens the media devices or their stand-ins, checks the ICE
+// servers, and owns the order of shutdown (the engine first, then the
+// devices it was using).
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/callcore/media"
+	"github.com/termcall/termcall/config/usersig"
+)
+
+// DefaultUserSigExpire is the validity of a userSig made from a secret.
+const DefaultUserSigExpire = 24 * time.Hour
+
+// Options configure a Client.
+type Options struct {
+	Server   string // ws://HOST:PORT/ws
+	SDKAppID uint32
+	UserID   string
+	// UserSig logs in; without it one is made from Secret, valid for
+	// UserSigExpire (default DefaultUserSigExpire).
+	UserSig       string
+	Secret        string
+	UserSigExpire time.Duration
+	// Self is sent with SetSelfInfo after each Login, when set.
+	Self         callcore.SelfInfo
+	GroupTimeout int // seconds of ringing for GroupCall (default 30)
+	// Media is nil for a signaling-only client, whose USER_ENTER fires when
+	// a member joins instead of when media with them connects.
+	Media  *MediaSpec
+	Logger *slog.Logger // default: discard
+}
+
+// Client is a call engine with its media.
+type Client struct {
+	// Engine is the call engine; use it for everything but Login and Close.
+	Engine *callcore.Engine
+	// Factory is the media layer (nil without media), for stats snapshots.
+	Factory *media.Factory
+	// Notes say which stand-ins replace missing devices, for the user.
+	Notes []string
+	// Problems are ERROR payloads to show from the start: configured ICE
+	// servers that cannot be used (the others are used).
+	Problems []callcore.Error
+
+	opts  Options
+	sig   string
+	level *slog.LevelVar
+	media *mediaParts
+}
+
+// New builds the engine and opens the media. It does not connect: Login
+// does. A missing device (without MediaSpec.StandIns) is an error carrying
+// TRTCCalling's code: see callcore.ErrorCode.
+func New(o Options) (*Client, error) {
+	if o.UserID == "" {
+		return nil, fmt.Errorf("%w: no user ID", callcore.ErrInvalidArgument)
+	}
+	sig := o.UserSig
+	if sig == "" {
+		if o.Secret == "" {
+			return nil, fmt.Errorf("%w: a userSig or the secret to make one is needed", callcore.ErrInvalidArgument)
+		}
+		exp := o.UserSigExpire
+		if exp == 0 {
+			exp = DefaultUserSigExpire
+		}
+		var err error
+		if sig, err = usersig.GenerateNow(o.Secret, o.SDKAppID, o.UserID, exp); err != nil {
+			return nil, fmt.Errorf("make userSig: %w", err)
+		}
+	}
+	base := o.Logger
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
+	}
+	// One level for everything the client logs, media included: the engine's
+	// own SetLogLevel would not reach the media layer's logger.
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelDebug)
+	log := slog.New(levelHandler{Handler: base.Handler(), level: level})
+
+	c := &Client{opts: o, sig: sig, level: level}
+	engOpts := []callcore.Option{callcore.WithLogger(log)}
+	if o.Media != nil {
+		mp, err := buildMedia(*o.Media, log.With("component", "media"))
+		if err != nil {
+			return nil, fmt.Errorf("media: %w", err)
+		}
+		c.media, c.Factory, c.Notes, c.Problems = mp, mp.factory, mp.notes, mp.problems
+		engOpts = append(engOpts, callcore.WithMedia(mp.factory))
+	}
+	eng, err := callcore.New(callcore.Config{ServerURL: o.Server, SDKAppID: o.SDKAppID, GroupTimeout: o.GroupTimeout}, engOpts...)
+	if err != nil {
+		if c.media != nil {
+			_ = c.media.close()
+		}
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	c.Engine = eng
+	return c, nil
+}
+
+// UserID is who the client logs in as.
+func (c *Client) UserID() string { return c.opts.UserID }
+
+// UserSig is the userSig the client logs in with (made from the secret if
+// none was given).
+func (c *Client) UserSig() string { return c.sig }
+
+// Login logs in and then sets the self info, if any. A refused self info
+// is logged, not fatal: the user is logged in.
+func (c *Client) Login(ctx context.Context) error {
+	if err := c.Engine.Login(ctx, c.opts.UserID, c.sig); err != nil {
+		return err
+	}
+	if c.opts.Self != (callcore.SelfInfo{}) {
+		if err := c.Engine.SetSelfInfo(ctx, c.opts.Self); err != nil {
+			return fmt.Errorf("set self info: %w", err)
+		}
+	}
+	return nil
+}
+
+// SetSelf changes the self info sent after each later Login.
+func (c *Client) SetSelf(info callcore.SelfInfo) { c.opts.Self = info }
+
+// SetLogLevel changes the level of everything the client logs.
+func (c *Client) SetLogLevel(l slog.Level) { c.level.Set(l) }
+
+// Close logs out, stops the engine, then releases the devices and files
+// the media used.
+func (c *Client) Close() error {
+	err := c.Engine.Close()
+	if c.media != nil {
+		if merr := c.media.close(); merr != nil {
+			err = errors.Join(err, fmt.Errorf("close media: %w", merr))
+		}
+	}
+	return err
+}
