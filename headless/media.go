@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/termcall/termcall/audio"
@@ -83,6 +85,25 @@ func (o MediaOptions) impairConfig() (impair.Config, error) {
 	return impair.Config{Loss: o.ImpairLoss, Jitter: o.ImpairJitter}, nil
 }
 
+// impairedNet is the network media runs on with the impairment flags: the
+// real one wrapped so that inbound datagrams are lost and delayed, or nil
+// (media's default, the real network) when the flags impair nothing.
+func (o MediaOptions) impairedNet() (transport.Net, error) {
+	cfg, err := o.impairConfig()
+	if err != nil || !cfg.Enabled() {
+		return nil, err
+	}
+	std, err := stdnet.NewNet()
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	n, err := impair.NewNet(std, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("impairment: %w", err)
+	}
+	return n, nil
+}
+
 // mediaSetup is the media of one Run: the factory the engine uses, the
 // opened devices and files, and the view sinks.
 type mediaSetup struct {
@@ -102,7 +123,7 @@ type mediaSetup struct {
 }
 
 func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) (*mediaSetup, error) {
-	imp, err := o.impairConfig()
+	inet, err := o.impairedNet()
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +133,7 @@ func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) 
 	opts := media.Options{
 		Width: o.Width, Height: o.Height, FPS: o.FPS, AudioFrame: o.AudioFrame,
 		LoopbackOnly: o.LoopbackICE, StatsEvery: o.StatsEvery, ICEServers: ice, Logger: log, OnStats: onStats,
-		ViewSink: m.viewSink, Impair: imp,
+		ViewSink: m.viewSink, Net: inet,
 	}
 	switch o.ICEPolicy {
 	case "", "all":

@@ -12,12 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/rtc"
-	"github.com/termcall/termcall/callcore/rtc/impair"
 	"github.com/termcall/termcall/video"
 )
 
@@ -59,8 +59,10 @@ type Options struct {
 	// needs Username and Credential. Servers pion would refuse are left
 	// out and reported through MediaCall.Error (CodeICEServer).
 	ICEServers []webrtc.ICEServer
-	// Impair degrades the inbound media path (loss, jitter); a testing aid.
-	Impair impair.Config
+	// Net is the network every call's sockets are opened on (see
+	// rtc.Config.Net): a wrapper can degrade or observe the media path.
+	// nil is the real network.
+	Net transport.Net
 	// StatsEvery is how often OnStats gets each peer's stats; 0 or
 	// negative: never (Snapshot still works). USER_VOICE_VOLUME
 	// (MediaCall.Volume) goes out once a second either way.
@@ -98,9 +100,6 @@ func (o *Options) fill() error {
 	}
 	if o.FPS < 1 || o.FPS > 60 {
 		return fmt.Errorf("%w: fps %d", ErrBadOptions, o.FPS)
-	}
-	if err := o.Impair.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}
 	return nil
 }
@@ -184,7 +183,7 @@ func meshConfig(opts Options, c callcore.MediaCall, log *slog.Logger) rtc.Config
 		RelayOnly:    opts.RelayOnly,
 		// The rtc default applies to zero.
 		ConnectTimeout: opts.ConnectTimeout,
-		Impair:         opts.Impair,
+		Net:            opts.Net,
 		StreamID:       c.SelfID,
 		Logger:         log,
 	}

@@ -25,10 +25,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
-	"github.com/pion/transport/v5/stdnet"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/termcall/termcall/callcore/rtc/impair"
 )
 
 // Config tunes a Mesh.
@@ -50,9 +48,10 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// StreamID names the local media stream (the user ID is a good choice).
 	StreamID string
-	// Impair degrades every inbound UDP datagram of the mesh (STUN, DTLS,
-	// SRTP alike) with loss and jitter. A testing aid; zero is none.
-	Impair impair.Config
+	// Net is the network the mesh's sockets are opened on, as pion's
+	// SettingEngine.SetNet takes it: a wrapper can degrade or observe
+	// every datagram (STUN, DTLS, SRTP alike). nil is the real network.
+	Net    transport.Net
 	Logger *slog.Logger
 }
 
@@ -117,7 +116,6 @@ type Mesh struct {
 	log   *slog.Logger
 	audio *webrtc.TrackLocalStaticRTP
 	video *webrtc.TrackLocalStaticRTP
-	inet  *impair.Net // nil without impairment
 	nacks *nackCounter
 
 	iceProblems []error // servers of cfg.ICEServers left out
@@ -189,16 +187,9 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
-	var inet *impair.Net
-	if cfg.Impair.Enabled() {
-		std, err := stdnet.NewNet()
-		if err != nil {
-			return nil, fmt.Errorf("network: %w", err)
-		}
-		if inet, err = impair.NewNet(std, cfg.Impair); err != nil {
-			return nil, fmt.Errorf("impairment: %w", err)
-		}
-		se.SetNet(inet)
+	if cfg.Net != nil {
+		// Without one, pion opens a stdnet per connection itself.
+		se.SetNet(cfg.Net)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 
@@ -212,7 +203,7 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	if err != nil {
 		return nil, fmt.Errorf("video track: %w", err)
 	}
-	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, inet: inet, nacks: nacks,
+	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, nacks: nacks,
 		iceProblems: problems, peers: map[string]*peer{}}, nil
 }
 
@@ -292,15 +283,6 @@ func (m *Mesh) ICEProblems() []error { return slices.Clone(m.iceProblems) }
 // NACKsSent returns how many NACK packets the mesh sent about the remote
 // stream ssrc.
 func (m *Mesh) NACKsSent(ssrc uint32) uint64 { return m.nacks.count(ssrc) }
-
-// ImpairStats returns what the impairment did to inbound datagrams so far;
-// false when the mesh is not impaired.
-func (m *Mesh) ImpairStats() (impair.Stats, bool) {
-	if m.inet == nil {
-		return impair.Stats{}, false
-	}
-	return m.inet.Stats(), true
-}
 
 // AudioTrack is the shared local Opus track: write Opus RTP packets to it.
 func (m *Mesh) AudioTrack() *webrtc.TrackLocalStaticRTP { return m.audio }

@@ -3,13 +3,17 @@ package rtc
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
@@ -65,15 +69,16 @@ func newPair(t *testing.T, ids ...string) (map[string]*side, *relay) {
 	return newPairWith(t, nil, ids...)
 }
 
-// newPairWith is newPair with a per-side impairment (impaired may be nil).
-func newPairWith(t *testing.T, impaired map[string]impair.Config, ids ...string) (map[string]*side, *relay) {
+// newPairWith is newPair with a per-side network (nets may be nil; a side
+// without one uses the real network).
+func newPairWith(t *testing.T, nets map[string]transport.Net, ids ...string) (map[string]*side, *relay) {
 	t.Helper()
-	return newMeshes(t, meshOpts{impaired: impaired}, ids...)
+	return newMeshes(t, meshOpts{nets: nets}, ids...)
 }
 
 // meshOpts vary the meshes newMeshes builds.
 type meshOpts struct {
-	impaired map[string]impair.Config
+	nets map[string]transport.Net
 	// config adjusts each side's Config.
 	config func(id string, c *Config)
 	// filter sees every relayed payload and returns what to deliver
@@ -93,7 +98,7 @@ func newMeshes(t *testing.T, o meshOpts, ids ...string) (map[string]*side, *rela
 	}
 	for _, id := range ids {
 		s := sides[id]
-		cfg := Config{LoopbackOnly: true, StreamID: id, DownAfter: time.Second, Impair: o.impaired[id]}
+		cfg := Config{LoopbackOnly: true, StreamID: id, DownAfter: time.Second, Net: o.nets[id]}
 		if o.config != nil {
 			o.config(id, &cfg)
 		}
@@ -329,7 +334,10 @@ func TestMeshBadSignals(t *testing.T) {
 func TestMeshImpairedInbound(t *testing.T) {
 	// bob's inbound path loses 20 % and jitters 30 ms: ICE and DTLS still
 	// come up (they retransmit), and part of alice's media is lost.
-	sides, _ := newPairWith(t, map[string]impair.Config{"bob": {Loss: 0.2, Jitter: 30 * time.Millisecond, Seed: 1}}, "alice", "bob")
+	aliceNet, bobSockets := newCountingNet(t), newCountingNet(t)
+	bobNet, err := impair.NewNet(bobSockets, impair.Config{Loss: 0.2, Jitter: 30 * time.Millisecond, Seed: 1})
+	must(t, err)
+	sides, _ := newPairWith(t, map[string]transport.Net{"alice": aliceNet, "bob": bobNet}, "alice", "bob")
 	a, b := sides["alice"], sides["bob"]
 	must(t, a.mesh.AddPeer("bob", false))
 	must(t, b.mesh.AddPeer("alice", true))
@@ -340,9 +348,9 @@ func TestMeshImpairedInbound(t *testing.T) {
 	waitFor(t, "audio at bob", 10*time.Second, func() bool { return b.count("alice/audio") > 50 })
 	close(stop)
 	wg.Wait()
-	st, ok := b.mesh.ImpairStats()
-	if !ok || st.Received == 0 || st.Dropped == 0 || st.Delivered == 0 {
-		t.Fatalf("bob's impairment stats %+v (impaired %v), want drops and deliveries", st, ok)
+	st := bobNet.Stats()
+	if st.Received == 0 || st.Dropped == 0 || st.Delivered == 0 {
+		t.Fatalf("bob's impairment stats %+v, want drops and deliveries", st)
 	}
 	// Lost video packets are asked for again.
 	pc, _ := b.mesh.PeerConnection("alice")
@@ -355,10 +363,43 @@ func TestMeshImpairedInbound(t *testing.T) {
 	if nacks == 0 {
 		t.Error("bob sent no NACK for alice's video under 20 % loss")
 	}
-	if _, ok := a.mesh.ImpairStats(); ok {
-		t.Error("alice is not impaired but reports impairment stats")
+	// The impairment is bob's alone: each mesh opened its sockets on the
+	// network it was given, alice's on her plain one.
+	if aliceNet.sockets() == 0 || bobSockets.sockets() == 0 {
+		t.Errorf("sockets opened on alice's net %d, on bob's %d: want each mesh on its own",
+			aliceNet.sockets(), bobSockets.sockets())
 	}
 	t.Logf("bob's inbound: %+v; %d NACKs sent", st, nacks)
+}
+
+// countingNet is the real network, counting the UDP sockets opened on it.
+type countingNet struct {
+	transport.Net
+	opened atomic.Int64
+}
+
+func newCountingNet(t *testing.T) *countingNet {
+	t.Helper()
+	std, err := stdnet.NewNet()
+	must(t, err)
+	return &countingNet{Net: std}
+}
+
+func (n *countingNet) sockets() int64 { return n.opened.Load() }
+
+func (n *countingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	n.opened.Add(1)
+	return n.Net.ListenUDP(network, laddr) //nolint:wrapcheck // a stand-in for the real network
+}
+
+func (n *countingNet) DialUDP(network string, laddr, raddr *net.UDPAddr) (transport.UDPConn, error) {
+	n.opened.Add(1)
+	return n.Net.DialUDP(network, laddr, raddr) //nolint:wrapcheck // a stand-in for the real network
+}
+
+func (n *countingNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	n.opened.Add(1)
+	return n.Net.ListenPacket(network, address) //nolint:wrapcheck // a stand-in for the real network
 }
 
 func must(t *testing.T, err error) {

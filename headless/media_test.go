@@ -1,0 +1,30 @@
+package headless
+
+import (
+	"testing"
+	"time"
+
+	"github.com/termcall/termcall/callcore/rtc/impair"
+)
+
+func TestImpairedNet(t *testing.T) {
+	// No impairment: no Net at all, so media opens sockets as pion does by
+	// default (and a nil *impair.Net never hides in the interface).
+	n, err := DefaultMediaOptions().impairedNet()
+	if err != nil || n != nil {
+		t.Fatalf("impairedNet without flags = %v, %v; want nil, nil", n, err)
+	}
+	o := DefaultMediaOptions()
+	o.ImpairLoss, o.ImpairJitter = 0.05, 30*time.Millisecond
+	n, err = o.impairedNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := n.(*impair.Net); !ok {
+		t.Fatalf("impairedNet with flags is %T, want *impair.Net", n)
+	}
+	o.ImpairLoss = 0.6
+	if n, err := o.impairedNet(); err == nil || n != nil {
+		t.Fatalf("impairedNet with loss 0.6 = %v, %v; want an error", n, err)
+	}
+}
