@@ -19,8 +19,8 @@ import (
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
 	"github.com/termcall/termcall/callcore/rtc"
-	"github.com/termcall/termcall/callcore/rtc/impair"
 	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/netsim"
 	"github.com/termcall/termcall/video"
 	"github.com/termcall/termcall/video/camera"
 )
@@ -75,14 +75,14 @@ const (
 )
 
 // impairConfig validates the impairment flags.
-func (o MediaOptions) impairConfig() (impair.Config, error) {
+func (o MediaOptions) impairConfig() (netsim.Config, error) {
 	if !(o.ImpairLoss >= 0 && o.ImpairLoss <= maxImpairLoss) {
-		return impair.Config{}, fmt.Errorf("--impair-loss %v: want a fraction in 0..%v", o.ImpairLoss, maxImpairLoss)
+		return netsim.Config{}, fmt.Errorf("--impair-loss %v: want a fraction in 0..%v", o.ImpairLoss, maxImpairLoss)
 	}
 	if o.ImpairJitter < 0 || o.ImpairJitter > maxImpairJitter {
-		return impair.Config{}, fmt.Errorf("--impair-jitter %v: want 0..%v", o.ImpairJitter, maxImpairJitter)
+		return netsim.Config{}, fmt.Errorf("--impair-jitter %v: want 0..%v", o.ImpairJitter, maxImpairJitter)
 	}
-	return impair.Config{Loss: o.ImpairLoss, Jitter: o.ImpairJitter}, nil
+	return netsim.Config{Loss: o.ImpairLoss, Jitter: o.ImpairJitter}, nil
 }
 
 // impairedNet is the network media runs on with the impairment flags: the
@@ -97,7 +97,7 @@ func (o MediaOptions) impairedNet() (transport.Net, error) {
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	n, err := impair.NewNet(std, cfg)
+	n, err := netsim.NewNet(std, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("impairment: %w", err)
 	}

@@ -4,12 +4,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/termcall/termcall/callcore/rtc/impair"
+	"github.com/termcall/termcall/netsim"
 )
 
 func TestImpairedNet(t *testing.T) {
 	// No impairment: no Net at all, so media opens sockets as pion does by
-	// default (and a nil *impair.Net never hides in the interface).
+	// default (and a nil *netsim.Net never hides in the interface).
 	n, err := DefaultMediaOptions().impairedNet()
 	if err != nil || n != nil {
 		t.Fatalf("impairedNet without flags = %v, %v; want nil, nil", n, err)
@@ -20,8 +20,8 @@ func TestImpairedNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := n.(*impair.Net); !ok {
-		t.Fatalf("impairedNet with flags is %T, want *impair.Net", n)
+	if _, ok := n.(*netsim.Net); !ok {
+		t.Fatalf("impairedNet with flags is %T, want *netsim.Net", n)
 	}
 	o.ImpairLoss = 0.6
 	if n, err := o.impairedNet(); err == nil || n != nil {

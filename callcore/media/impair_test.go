@@ -8,7 +8,7 @@ import (
 	"github.com/pion/transport/v5/stdnet"
 
 	"github.com/termcall/termcall/callcore"
-	"github.com/termcall/termcall/callcore/rtc/impair"
+	"github.com/termcall/termcall/netsim"
 	"github.com/termcall/termcall/server/proto"
 )
 
@@ -22,7 +22,7 @@ func TestImpairedCallRecovers(t *testing.T) {
 	}
 	// bob's network: the media package only sees a transport.Net; the
 	// test keeps the impairment to read what it did.
-	bobNet, err := impair.NewNet(std, impair.Config{Loss: 0.05, Jitter: 30 * time.Millisecond})
+	bobNet, err := netsim.NewNet(std, netsim.Config{Loss: 0.05, Jitter: 30 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
-	"github.com/termcall/termcall/callcore/rtc/impair"
+	"github.com/termcall/termcall/netsim"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -335,7 +335,7 @@ func TestMeshImpairedInbound(t *testing.T) {
 	// bob's inbound path loses 20 % and jitters 30 ms: ICE and DTLS still
 	// come up (they retransmit), and part of alice's media is lost.
 	aliceNet, bobSockets := newCountingNet(t), newCountingNet(t)
-	bobNet, err := impair.NewNet(bobSockets, impair.Config{Loss: 0.2, Jitter: 30 * time.Millisecond, Seed: 1})
+	bobNet, err := netsim.NewNet(bobSockets, netsim.Config{Loss: 0.2, Jitter: 30 * time.Millisecond, Seed: 1})
 	must(t, err)
 	sides, _ := newPairWith(t, map[string]transport.Net{"alice": aliceNet, "bob": bobNet}, "alice", "bob")
 	a, b := sides["alice"], sides["bob"]

@@ -1,4 +1,4 @@
-package impair
+package netsim
 
 import (
 	"container/heap"

@@ -1,4 +1,4 @@
-// Package impair degrades a pion transport.Net on purpose: the UDP sockets
+// Package netsim degrades a pion transport.Net on purpose: the UDP sockets
 // it opens lose and delay their inbound datagrams. It is a testing aid that
 // reproduces a lossy, jittery network path in-process, without network
 // namespaces or tc netem.
@@ -8,7 +8,11 @@
 // SRTP/SRTCP, as on a real path. Each datagram is dropped with probability
 // Loss, or else held for a uniformly random 0..Jitter; releasing in time
 // order reorders datagrams naturally when their delays overlap.
-package impair
+//
+// A Net goes wherever a transport.Net does (pion's SettingEngine.SetNet,
+// termcall's rtc.Config.Net and media.Options.Net); its owner keeps it to
+// read Stats. Nothing in callcore imports this package.
+package netsim
 
 import (
 	"fmt"
