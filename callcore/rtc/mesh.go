@@ -24,7 +24,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
@@ -280,10 +279,6 @@ func registerMedia(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
 // error per unusable URL (see CheckICEServers).
 func (m *Mesh) ICEProblems() []error { return slices.Clone(m.iceProblems) }
 
-// NACKsSent returns how many NACK packets the mesh sent about the remote
-// stream ssrc.
-func (m *Mesh) NACKsSent(ssrc uint32) uint64 { return m.nacks.count(ssrc) }
-
 // AudioTrack is the shared local Opus track: write Opus RTP packets to it.
 func (m *Mesh) AudioTrack() *webrtc.TrackLocalStaticRTP { return m.audio }
 
@@ -374,18 +369,8 @@ func (m *Mesh) onTrack(p *peer, t *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 	}
 	codec := t.Codec()
 	supported := supportedCodec(t.Kind(), codec.MimeType)
-	// Incoming RTCP (the peer's sender reports) only passes the
-	// interceptors when read; without it receiver reports carry no LSR
-	// and nobody learns the round trip.
 	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		for {
-			if _, _, err := recv.ReadRTCP(); err != nil {
-				return
-			}
-		}
-	}()
+	go m.drainRTCP(recv)
 	drain := !supported || m.cb.Track == nil
 	if drain {
 		m.wg.Add(1)
@@ -455,70 +440,6 @@ func (m *Mesh) callbackLocked(f func()) func() {
 		defer m.wg.Done()
 		f()
 	}
-}
-
-// readRTCP keeps the sender's interceptors running, turns PLI/FIR into
-// keyframe requests and takes the round-trip time from receiver reports.
-func (m *Mesh) readRTCP(p *peer, s *webrtc.RTPSender, video bool) {
-	defer m.wg.Done()
-	for {
-		pkts, _, err := s.ReadRTCP()
-		if err != nil {
-			return
-		}
-		now := time.Now()
-		for _, pkt := range pkts {
-			switch x := pkt.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				if video && m.cb.KeyframeRequest != nil {
-					m.cb.KeyframeRequest(p.id)
-				}
-			case *rtcp.ReceiverReport:
-				p.noteRTT(now, x.Reports)
-			case *rtcp.SenderReport:
-				p.noteRTT(now, x.Reports)
-			}
-		}
-	}
-}
-
-// noteRTT computes the round trip from reception reports (RFC 3550
-// §6.4.1: arrival - LSR - DLSR, in 1/65536 s of the NTP clock). Computing
-// it here, rather than asking pion's GetStats, also keeps clear of a data
-// race between GetStats and a PeerConnection that pion closes by itself.
-func (p *peer) noteRTT(now time.Time, reports []rtcp.ReceptionReport) {
-	arrival := ntpMiddle(now)
-	for _, r := range reports {
-		if r.LastSenderReport == 0 {
-			continue
-		}
-		d := arrival - r.LastSenderReport - r.Delay
-		if d >= 1<<31 {
-			continue // clocks disagree: a negative round trip
-		}
-		p.rtt.Store(int64(d) * int64(time.Second) / 65536)
-	}
-}
-
-// ntpMiddle returns the middle 32 bits of the NTP timestamp of t.
-func ntpMiddle(t time.Time) uint32 {
-	const ntpEpochOffset = 2208988800 // seconds from 1900 to 1970
-	secs := uint64(t.Unix()) + ntpEpochOffset
-	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
-	return uint32((secs<<32 | frac) >> 16)
-}
-
-// RTT returns the latest round-trip time to userID from RTCP, and false
-// before the first receiver report.
-func (m *Mesh) RTT(userID string) (time.Duration, bool) {
-	m.mu.Lock()
-	p := m.peers[userID]
-	m.mu.Unlock()
-	if p == nil {
-		return 0, false
-	}
-	ns := p.rtt.Load()
-	return time.Duration(ns), ns > 0
 }
 
 // stateChange acts on the connection's current state. pion calls the
@@ -892,16 +813,6 @@ func (m *Mesh) PeerConnection(userID string) (*webrtc.PeerConnection, bool) {
 		return nil, false
 	}
 	return p.pc, true
-}
-
-// RequestKeyframe asks userID's sender for a keyframe (PLI) on the given
-// remote video SSRC.
-func (m *Mesh) RequestKeyframe(userID string, ssrc uint32) error {
-	pc, ok := m.PeerConnection(userID)
-	if !ok {
-		return ErrUnknownPeer
-	}
-	return pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 }
 
 // Close closes every peer connection and waits for the mesh's goroutines.

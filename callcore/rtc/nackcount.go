@@ -45,3 +45,7 @@ func (c *nackCounter) count(ssrc uint32) uint64 {
 	defer c.mu.Unlock()
 	return c.sent[ssrc]
 }
+
+// NACKsSent returns how many NACK packets the mesh sent about the remote
+// stream ssrc.
+func (m *Mesh) NACKsSent(ssrc uint32) uint64 { return m.nacks.count(ssrc) }
