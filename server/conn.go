@@ -36,9 +36,9 @@ type conn struct {
 	sess *session
 	// Admission before login (admit.go); guarded by s.mu.
 	pool       pool
-	addr       string      // addrKey, while in poolPending
-	reserveFor *session    // the session to resume, while in poolReserve
-	loginTimer *time.Timer // the login deadline
+	addr       string   // addrKey, while in poolPending
+	reserveFor *session // the session to resume, while in poolReserve
+	loginTimer Timer    // the login deadline
 	// name is the logged-in userID, for logs. It is atomic because logging
 	// happens on paths that must not take s.mu (Send runs under outMu).
 	name atomic.Pointer[string]
@@ -150,6 +150,9 @@ func (c *conn) readLoop() {
 }
 
 // writeLoop writes queued frames and pings until the connection closes.
+// Pings, like the read and write deadlines, run on real time rather than
+// the server's clock: they check the network, and the pong they draw is
+// what extends the read deadline.
 func (c *conn) writeLoop() {
 	s := c.s
 	ticker := time.NewTicker(s.opts.PingInterval)

@@ -20,7 +20,7 @@ type invite struct {
 	callType    int
 	timeout     int // seconds, 0 = no timeout
 	sentAt      time.Time
-	timer       *time.Timer
+	timer       Timer
 	// The sponsor's setSelfInfo when they sent it.
 	sponsorNickName, sponsorAvatar string
 }

@@ -44,13 +44,16 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 	o := testOptions()
-	o.Grace, o.PingInterval, o.PongWait = 0, 0, 0
+	o.Grace, o.PingInterval, o.PongWait, o.Clock = 0, 0, 0, nil
 	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.opts.Grace != DefaultGrace || s.opts.PingInterval != DefaultPingInterval || s.opts.PongWait != DefaultPongWait {
 		t.Fatalf("defaults not filled: %+v", s.opts)
+	}
+	if _, ok := s.clock.(realClock); !ok {
+		t.Fatalf("a nil Clock gives %T, want the real clock", s.clock)
 	}
 	if s.URL() != "" {
 		t.Fatal("URL before Start")

@@ -57,6 +57,9 @@ type Options struct {
 	RateBurst    int                 // burst of the rate limit; default 100
 	ICEServers   []proto.ICEServer   // handed to clients at login
 	Logger       *slog.Logger        // nil discards logs
+	// Clock runs the server's timers and timestamps (clock.go); nil is the
+	// real clock. Tests set a fake one.
+	Clock Clock
 
 	// Connections that have not logged in (protocol.md, Connection limits).
 	LoginTimeout    time.Duration // close a connection not logged in by then (4008); default 10s
@@ -163,6 +166,9 @@ func (o *Options) setBaseline() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
 	}
 	groups := make(map[string][]string, len(o.Groups))
 	for gid, members := range o.Groups {

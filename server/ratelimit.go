@@ -42,18 +42,20 @@ func (b *tokenBucket) wait(now time.Time) time.Duration {
 
 // waitEndToken blocks the reader until the ending-requests bucket has a
 // token and takes it. It reports false if the connection closes first.
+// The wait runs on the server's clock, as the refills do.
 func (c *conn) waitEndToken() bool {
 	for {
 		now := c.s.now()
 		if c.endLimiter.allow(now) {
 			return true
 		}
-		t := time.NewTimer(c.endLimiter.wait(now))
+		refilled := make(chan struct{})
+		t := c.s.clock.AfterFunc(c.endLimiter.wait(now), func() { close(refilled) })
 		select {
 		case <-c.done:
 			t.Stop()
 			return false
-		case <-t.C:
+		case <-refilled:
 		}
 	}
 }

@@ -36,7 +36,7 @@ type Server struct {
 	router   routing.Router
 	upgrader websocket.Upgrader
 	handlers map[string]handler
-	now      func() time.Time // the one clock for timers, durations and userSig expiry
+	clock    Clock // the one clock for timers, durations and userSig expiry
 
 	// outMu orders deliveries: a transaction takes it before releasing mu,
 	// so frames leave in the order the state changed.
@@ -79,7 +79,7 @@ func New(opts Options) (*Server, error) {
 		opts:      opts,
 		log:       opts.Logger,
 		router:    routing.NewLocal(),
-		now:       time.Now,
+		clock:     opts.Clock,
 		conns:     make(map[*conn]struct{}),
 		sessions:  make(map[string]*session),
 		ringing:   make(map[string]*invite),
@@ -243,10 +243,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c.readLoop()
 }
 
-// afterFunc runs fn after d unless the server has shut down by then.
-// Shutdown waits for callbacks already running.
-func (s *Server) afterFunc(d time.Duration, fn func()) *time.Timer {
-	return time.AfterFunc(d, func() {
+func (s *Server) now() time.Time { return s.clock.Now() }
+
+// afterFunc runs fn after d on the server's clock unless the server has
+// shut down by then. Shutdown waits for callbacks already running.
+func (s *Server) afterFunc(d time.Duration, fn func()) Timer {
+	return s.clock.AfterFunc(d, func() {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()

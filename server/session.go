@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -16,8 +15,8 @@ import (
 type session struct {
 	userID    string
 	sessionID string
-	conn      *conn       // nil while disconnected within the grace period
-	grace     *time.Timer // runs while conn is nil
+	conn      *conn // nil while disconnected within the grace period
+	grace     Timer // runs while conn is nil
 	// setSelfInfo: kept here so that it survives a resume and ends with
 	// the session.
 	nickName, avatar string
