@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -20,6 +21,7 @@ type invite struct {
 	callType    int
 	timeout     int // seconds, 0 = no timeout
 	sentAt      time.Time
+	seq         uint64 // creation order: orders invitations sent at the same instant
 	timer       Timer
 	// The sponsor's setSelfInfo when they sent it.
 	sponsorNickName, sponsorAvatar string
@@ -66,8 +68,20 @@ func sortedInvites(r *room) []*invite {
 	for _, inv := range r.invites {
 		invs = append(invs, inv)
 	}
-	slices.SortFunc(invs, func(a, b *invite) int { return a.sentAt.Compare(b.sentAt) })
+	slices.SortFunc(invs, func(a, b *invite) int {
+		if c := a.sentAt.Compare(b.sentAt); c != 0 {
+			return c
+		}
+		// A coarse or fake clock gives equal times: keep the order they were sent in.
+		return cmp.Compare(a.seq, b.seq)
+	})
 	return invs
+}
+
+// nextInviteSeq numbers invitations in the order they are created.
+func (s *Server) nextInviteSeq() uint64 {
+	s.inviteSeq++
+	return s.inviteSeq
 }
 
 // busy reports whether u is ringing or in a call.
@@ -206,6 +220,7 @@ func (s *Server) handleInvite(t *tx, c *conn, f proto.Frame) (any, *proto.Error)
 		callType:    r.callType,
 		timeout:     req.Timeout,
 		sentAt:      s.now(),
+		seq:         s.nextInviteSeq(),
 
 		sponsorNickName: c.sess.nickName,
 		sponsorAvatar:   c.sess.avatar,

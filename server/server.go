@@ -56,6 +56,7 @@ type Server struct {
 	watching  map[string][]string            // watcher -> watched users
 	watchers  map[string]map[string]struct{} // watched user -> watchers
 	published map[string]proto.Presence      // last presence pushed per user (absent = offline)
+	inviteSeq uint64                         // invitations created so far (invite.seq)
 
 	// Connections not logged in yet (admit.go).
 	pendingTotal  int
