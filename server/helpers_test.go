@@ -24,8 +24,6 @@ const (
 	// patience bounds every wait for a frame that must come; on a loaded
 	// machine it is generous, and passing tests never wait for it.
 	patience = 10 * time.Second
-	// quiet is how long a test watches for a frame that must not come.
-	quiet = 400 * time.Millisecond
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -264,11 +262,25 @@ func (c *client) expect(typ string, out any) proto.Frame {
 	return f
 }
 
-// expectNone checks that no push of type typ arrives for a while.
+// expectNone checks that no push of type typ has come, after a sync: a
+// frame the server would have sent for anything that happened before
+// (including timers the fake clock has fired) has arrived by then.
 func (c *client) expectNone(typ string) {
 	c.t.Helper()
-	if f, ok := c.take(quiet, func(f proto.Frame) bool { return f.Type == typ && f.ID == 0 }); ok {
+	c.sync()
+	if f, ok := c.take(0, func(f proto.Frame) bool { return f.Type == typ && f.ID == 0 }); ok {
 		c.t.Fatalf("%s: unexpected %s push: %s", c.user, typ, f.Body)
+	}
+}
+
+// sync makes a ping round trip. Its reply comes after every frame that
+// earlier state changes sent this connection: a transaction queues its
+// frames before the next one's (tx.go), the ping is one, and the queue
+// is written in order.
+func (c *client) sync() {
+	c.t.Helper()
+	if _, perr := c.request(proto.TypePing, nil); perr != nil {
+		c.t.Fatalf("%s: sync ping: %v", c.user, perr)
 	}
 }
 
