@@ -44,9 +44,8 @@ func tryDial(t *testing.T, s *Server, from, user, session string) (*client, int)
 		}
 		return nil, resp.StatusCode
 	}
-	c := &client{t: t, ws: ws, user: user, session: session, notify: make(chan struct{}, 1), done: make(chan struct{})}
-	go c.readLoop()
-	t.Cleanup(c.close)
+	c := newClient(t, ws)
+	c.user, c.session = user, session
 	return c, http.StatusSwitchingProtocols
 }
 
@@ -90,13 +89,17 @@ func TestLoginDeadline(t *testing.T) {
 	failing := dial(t, s) // failed logins do not stop the clock
 	failing.fail(proto.CodeInvalidUserSig, proto.TypeLogin, proto.LoginRequest{SDKAppID: testAppID, UserID: "alice", UserSig: "x"})
 	a := login(t, s, "alice")
-	start := time.Now()
+	// Pings run on real time; answering them is not logging in. (A ping
+	// also shows that the server has armed the connection's deadline.)
+	for _, c := range append(idle, failing) {
+		waitFor(t, "a ping answered", func() bool { return c.pings.Load() > 0 })
+	}
+	clockOf(t, s).Advance(200 * time.Millisecond)
 	for _, c := range append(idle, failing) {
 		if code := c.closeCode(); code != proto.CloseLoginTimeout {
 			t.Fatalf("idle socket closed with %d, want %d", code, proto.CloseLoginTimeout)
 		}
 	}
-	t.Logf("idle sockets closed %v after the last dial", time.Since(start))
 	a.do(proto.TypePing, nil, nil) // past its deadline, and still here
 	waitForNoPending(t, s)
 }
@@ -149,7 +152,7 @@ func TestPendingCaps(t *testing.T) {
 func TestReconnectThroughReserve(t *testing.T) {
 	s := runServer(t, func(o *Options) {
 		o.MaxPendingPerIP, o.MaxPending = 2, 2
-		o.LoginTimeout = 1500 * time.Millisecond // the steps before the reaping take ~100 ms
+		o.LoginTimeout = 1500 * time.Millisecond
 		o.Grace = 3 * time.Second
 	})
 	b := login(t, s, "bob")
@@ -216,6 +219,10 @@ func TestReconnectThroughReserve(t *testing.T) {
 	b.expect(proto.TypeRelay, nil)
 
 	// The deadline reaps the strangers; then anyone can log in again.
+	for _, c := range strangers {
+		c.sync() // its reader runs, so its deadline is armed
+	}
+	clockOf(t, s).Advance(1500 * time.Millisecond)
 	for _, c := range strangers {
 		if code := c.closeCode(); code != proto.CloseLoginTimeout {
 			t.Fatalf("stranger closed with %d", code)
@@ -286,6 +293,7 @@ func TestReserveAbuse(t *testing.T) {
 		t.Fatalf("alice's old connection closed with %d", code)
 	}
 	// And a reserve connection that never logs in meets the deadline.
+	clockOf(t, s).Advance(time.Second)
 	if code := bobBack.closeCode(); code != proto.CloseLoginTimeout {
 		t.Fatalf("idle reserve connection closed with %d", code)
 	}

@@ -234,6 +234,8 @@ func TestPongTimeout(t *testing.T) {
 		t.Fatalf("close code %d", code)
 	}
 	// A client that answers pings (gorilla does so while reading) stays.
+	// Pings and the pong deadline run on real time (conn.go), so this
+	// test waits for real.
 	time.Sleep(500 * time.Millisecond)
 	live.do(proto.TypePing, nil, nil)
 }

@@ -41,7 +41,7 @@ func TestOneToOneAcceptHangup(t *testing.T) {
 			if mj := body[proto.MemberEvent](t, fs[1]); mj.UserID != "bob" || mj.RoomID != rep.RoomID || !mj.Audio || !mj.Video {
 				t.Fatalf("memberJoined %+v", mj)
 			}
-			time.Sleep(1100 * time.Millisecond) // let the call last at least one second
+			clockOf(t, s).Advance(1100 * time.Millisecond) // let the call last at least one second
 			hanger, other := b, a
 			if hangerIsCaller {
 				hanger, other = a, b
@@ -158,6 +158,7 @@ func TestTimeout(t *testing.T) {
 	a, b := login(t, s, "alice"), login(t, s, "bob")
 	rep := a.invite(proto.InviteRequest{Invitees: []string{"bob"}, CallType: proto.CallTypeAudio, Timeout: 1})
 	b.expect(proto.TypeInvited, nil)
+	clockOf(t, s).Advance(time.Second)
 	var bt proto.InviteEnd
 	b.expect(proto.TypeInviteTimeout, &bt)
 	if !slices.Equal(bt.UserIDs, []string{"bob"}) || bt.InviteID != rep.InviteID {
@@ -179,7 +180,9 @@ func TestTimeoutZeroRingsOn(t *testing.T) {
 	a.invite(proto.InviteRequest{Invitees: []string{"bob"}, CallType: proto.CallTypeAudio, Timeout: 0})
 	var inv proto.Invited
 	b.expect(proto.TypeInvited, &inv)
-	time.Sleep(2 * time.Second)
+	// Longer than any timeout an invitation may have (the userSigs are
+	// older now, but nobody logs in again).
+	clockOf(t, s).Advance(proto.MaxTimeout*time.Second + time.Second)
 	a.expectNone(proto.TypeInviteTimeout)
 	b.expectNone(proto.TypeInviteTimeout)
 	b.do(proto.TypeAccept, proto.InviteRef{InviteID: inv.InviteID}, nil)
@@ -204,6 +207,7 @@ func TestOfflineInvitee(t *testing.T) {
 		s := runServer(t, nil)
 		a := login(t, s, "alice")
 		a.invite(proto.InviteRequest{Invitees: []string{"bob"}, CallType: proto.CallTypeVideo, Timeout: 1})
+		clockOf(t, s).Advance(time.Second)
 		var at proto.InviteEnd
 		a.expect(proto.TypeInviteTimeout, &at)
 		if !slices.Equal(at.UserIDs, []string{"bob"}) {
@@ -283,6 +287,7 @@ func TestGroupByList(t *testing.T) {
 		}
 	}
 	// dave times out
+	clockOf(t, s).Advance(2 * time.Second)
 	var dt proto.InviteEnd
 	d.expect(proto.TypeInviteTimeout, &dt)
 	if !slices.Equal(dt.UserIDs, []string{"dave"}) {
@@ -453,6 +458,9 @@ func TestResumeWithinGrace(t *testing.T) {
 	a, b := login(t, s, "alice"), login(t, s, "bob")
 	room := call(t, a, b, proto.CallTypeVideo)
 	b.drop()
+	waitForGrace(t, s, "bob")
+	clk := clockOf(t, s)
+	clk.Advance(s.opts.Grace - time.Millisecond) // just within the grace
 	b2 := dial(t, s)
 	b2.user = "bob"
 	var rep proto.LoginReply
@@ -460,6 +468,7 @@ func TestResumeWithinGrace(t *testing.T) {
 	if !rep.Resumed || rep.Room == nil || rep.Room.RoomID != room || len(rep.Room.Members) != 2 {
 		t.Fatalf("resume reply %+v", rep)
 	}
+	clk.Advance(time.Second) // past the grace the resume stopped
 	a.expectNone(proto.TypeMemberLeft)
 	b2.do(proto.TypeRelay, proto.Relay{To: "alice", Payload: json.RawMessage(`1`)}, nil)
 	var rl proto.Relay
@@ -488,6 +497,8 @@ func TestDisconnectPastGrace(t *testing.T) {
 	a, b := login(t, s, "alice"), login(t, s, "bob")
 	call(t, a, b, proto.CallTypeAudio)
 	b.drop()
+	waitForGrace(t, s, "bob")
+	clockOf(t, s).Advance(s.opts.Grace)
 	fs := a.expectSeq(proto.TypeMemberLeft, proto.TypeCallEnded)
 	if ml := body[proto.MemberEvent](t, fs[0]); ml.Reason != proto.ReasonDisconnected || ml.UserID != "bob" {
 		t.Fatalf("memberLeft %+v", ml)

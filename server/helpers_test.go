@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +45,9 @@ func testOptions() Options {
 	o.Secret = testSecret
 	o.Grace = 300 * time.Millisecond
 	o.Groups = testGroups()
+	// Timers fire only when a test advances the clock (clockOf), so a
+	// test proves that one fired or not without waiting for it.
+	o.Clock = newFakeClock()
 	if os.Getenv("TERMCALL_TEST_LOG") != "" {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -97,6 +102,7 @@ type client struct {
 	notify  chan struct{}
 	done    chan struct{}
 	readErr error
+	pings   atomic.Int32 // websocket pings answered
 }
 
 func dial(t *testing.T, s *Server) *client {
@@ -110,7 +116,24 @@ func dialURL(t *testing.T, url string) *client {
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
+	return newClient(t, ws)
+}
+
+// newClient starts the reader of a dialed connection; it is closed when
+// the test ends.
+func newClient(t *testing.T, ws *websocket.Conn) *client {
+	t.Helper()
 	c := &client{t: t, ws: ws, notify: make(chan struct{}, 1), done: make(chan struct{})}
+	// gorilla's default ping handler, counting (set before the reader runs).
+	ws.SetPingHandler(func(data string) error {
+		c.pings.Add(1)
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		var ne net.Error
+		if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) {
+			return nil
+		}
+		return err
+	})
 	go c.readLoop()
 	t.Cleanup(c.close)
 	return c
@@ -373,6 +396,18 @@ func call(t *testing.T, a, b *client, callType int) uint32 {
 	b.do(proto.TypeAccept, proto.InviteRef{InviteID: inv.InviteID}, nil)
 	a.expectSeq(proto.TypeInviteAccepted, proto.TypeMemberJoined)
 	return rep.RoomID
+}
+
+// waitForGrace waits until the server has seen user's connection drop
+// and started the session's grace period.
+func waitForGrace(t *testing.T, s *Server, user string) {
+	t.Helper()
+	waitFor(t, user+"'s grace period", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		sess := s.sessions[user]
+		return sess != nil && sess.conn == nil && sess.grace != nil
+	})
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,6 +20,30 @@ func (c *client) flood(n int) int {
 		}
 	}
 	return limited
+}
+
+// answerAdvancing waits for the answer to request id while the reader may
+// be waiting on the clock for a token: each time the answer is not there
+// yet, the clock moves to its next timer, the reader's (no other timer
+// runs in the test that uses it), and only that far.
+func (c *client) answerAdvancing(clk *fakeClock, id uint64) (json.RawMessage, *proto.Error) {
+	c.t.Helper()
+	answered := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return slices.ContainsFunc(c.queue, func(f proto.Frame) bool {
+			return f.ID == id && (f.Type == proto.TypeReply || f.Type == proto.TypeError)
+		})
+	}
+	deadline := time.Now().Add(patience)
+	for !answered() && time.Now().Before(deadline) {
+		if d, ok := clk.next(); ok {
+			clk.Advance(d)
+		} else {
+			time.Sleep(time.Millisecond) // the reader is busy, not waiting
+		}
+	}
+	return c.answer(id)
 }
 
 // TestEndingRequestsNeverRateLimited: with the budget spent, hangup,
@@ -55,19 +81,20 @@ func TestEndingRequestsNeverRateLimited(t *testing.T) {
 
 	// Past its own bucket too, a stream of hangups is answered (4090: nobody
 	// is in a call) at the bucket's pace: bounded, but never dropped.
+	clk := clockOf(t, s)
 	const n = endRateBurst + 5
-	start := time.Now()
+	start := clk.Now()
 	for i := 1; i <= n; i++ {
 		a.sendRaw(proto.TypeHangup, uint64(1000+i), nil)
 	}
 	for i := 1; i <= n; i++ {
-		_, perr := a.answer(uint64(1000 + i))
+		_, perr := a.answerAdvancing(clk, uint64(1000+i))
 		if perr == nil || perr.Code != proto.CodeWrongState {
 			t.Fatalf("hangup %d: answer %v, want 4090", i, perr)
 		}
 	}
 	// The first endRateBurst come at once, the other 5 at endRatePerSec.
-	if el, least := time.Since(start), 5*time.Second/endRatePerSec*3/4; el < least {
+	if el, least := clk.Now().Sub(start), 5*time.Second/endRatePerSec*3/4; el < least {
 		t.Fatalf("%d hangups answered in %v: not throttled (want ≥ %v)", n, el, least)
 	}
 }
