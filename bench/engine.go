@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,14 +49,16 @@ func newParty(ctx context.Context, env benchEnv, user string, opts media.Options
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	p := &party{user: user, eng: eng, factory: tf, events: make(chan callcore.Event, 256), done: make(chan struct{})}
-	for _, name := range watchedEvents() {
-		eng.On(name, func(ev callcore.Event) {
-			select {
-			case p.events <- ev:
-			case <-p.done:
-			}
-		})
-	}
+	watched := watchedEvents()
+	eng.Subscribe(func(ev callcore.Event) {
+		if !slices.Contains(watched, ev.Name) {
+			return
+		}
+		select {
+		case p.events <- ev:
+		case <-p.done:
+		}
+	})
 	sig, err := usersig.GenerateNow(env.secret, sdkAppID, user, time.Hour)
 	if err != nil {
 		p.close()

@@ -120,9 +120,7 @@ func newClientCfg(t *testing.T, cfg Config, user string, opts ...Option) *client
 		t.Fatalf("New: %v", err)
 	}
 	rec := &recorder{}
-	for _, name := range AllEvents() {
-		e.On(name, rec.add)
-	}
+	e.Subscribe(rec.add)
 	t.Cleanup(func() { _ = e.Close() })
 	c := &client{Engine: e, rec: rec, user: user}
 	if user != "" {

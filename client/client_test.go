@@ -43,14 +43,12 @@ func startServer(t *testing.T) string {
 // events collects what c's engine emits (a full buffer drops events).
 func events(c *client.Client) <-chan callcore.Event {
 	ch := make(chan callcore.Event, 64)
-	for _, n := range callcore.AllEvents() {
-		c.Engine.On(n, func(ev callcore.Event) {
-			select {
-			case ch <- ev:
-			default:
-			}
-		})
-	}
+	c.Engine.Subscribe(func(ev callcore.Event) {
+		select {
+		case ch <- ev:
+		default:
+		}
+	})
 	return ch
 }
 

@@ -192,10 +192,7 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 		return fmt.Errorf("start engine: %w", err)
 	}
 	r.eng = eng
-	ids := make(map[callcore.EventName]callcore.ListenerID)
-	for _, name := range callcore.AllEvents() {
-		ids[name] = eng.On(name, r.onEvent)
-	}
+	unsubscribe := eng.Subscribe(r.onEvent)
 
 	// The worker answers invitations off the engine's event goroutine, so
 	// that an answer never waits on the goroutine that must read its reply.
@@ -213,9 +210,7 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 		r.log.Debug("close engine", "err", cerr)
 	}
 	r.log.Debug("engine closed")
-	for name, id := range ids {
-		eng.Off(name, id)
-	}
+	unsubscribe()
 	if err == nil {
 		err = r.out.failed()
 	}

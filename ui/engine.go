@@ -10,10 +10,9 @@ import (
 )
 
 // Engine is the part of the call engine the TUI uses (*callcore.Engine
-// implements it). Every method but On/Off is called inside a tea.Cmd.
+// implements it). Every method but Subscribe is called inside a tea.Cmd.
 type Engine interface {
-	On(name callcore.EventName, h func(callcore.Event)) callcore.ListenerID
-	Off(name callcore.EventName, id callcore.ListenerID)
+	Subscribe(h func(callcore.Event)) (cancel func())
 	Login(ctx context.Context, userID, userSig string) error
 	Call(ctx context.Context, userID string, callType int, timeout int) (callcore.CallInfo, error)
 	GroupCall(ctx context.Context, userIDs []string, callType int, groupID string) (callcore.CallInfo, error)
@@ -57,7 +56,3 @@ type PeerStats struct {
 type StatsSource interface {
 	CallStats() map[string]PeerStats
 }
-
-// engineEvents lists the events the TUI listens to: every TRTCCalling
-// event, plus presence.
-func engineEvents() []callcore.EventName { return callcore.AllEvents() }

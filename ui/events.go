@@ -11,27 +11,22 @@ import (
 // engineEventMsg carries one engine event into Update.
 type engineEventMsg callcore.Event
 
-// pump moves engine events into the Bubble Tea program: engine handlers
-// push into ch, and waitForEvent takes one event per Cmd and is issued
-// again after each (the Bubble Tea "realtime" pattern).
+// pump moves engine events into the Bubble Tea program: the engine
+// subscription pushes every event into ch, and waitForEvent takes one event
+// per Cmd and is issued again after each (the Bubble Tea "realtime" pattern).
 type pump struct {
-	eng  Engine
-	ch   chan callcore.Event
-	done chan struct{}
-	once sync.Once
-	ids  map[callcore.EventName]callcore.ListenerID
+	ch          chan callcore.Event
+	done        chan struct{}
+	once        sync.Once
+	unsubscribe func()
 }
 
 func newPump(eng Engine) *pump {
 	p := &pump{
-		eng:  eng,
 		ch:   make(chan callcore.Event, 256),
 		done: make(chan struct{}),
-		ids:  make(map[callcore.EventName]callcore.ListenerID),
 	}
-	for _, name := range engineEvents() {
-		p.ids[name] = eng.On(name, p.push)
-	}
+	p.unsubscribe = eng.Subscribe(p.push)
 	return p
 }
 
@@ -57,12 +52,10 @@ func (p *pump) wait() tea.Cmd {
 	}
 }
 
-// stop unregisters the handlers and releases every waiting goroutine.
+// stop ends the subscription and releases every waiting goroutine.
 func (p *pump) stop() {
 	p.once.Do(func() {
-		for name, id := range p.ids {
-			p.eng.Off(name, id)
-		}
+		p.unsubscribe()
 		close(p.done)
 	})
 }

@@ -16,18 +16,18 @@ import (
 
 // recEngine is a recording Engine for model tests: it remembers every
 // call and lets the test emit events through the handlers the model
-// registered.
+// subscribed.
 type recEngine struct {
 	mu       sync.Mutex
 	calls    []string
-	handlers map[callcore.EventName]map[callcore.ListenerID]func(callcore.Event)
-	next     callcore.ListenerID
+	handlers map[int]func(callcore.Event)
+	next     int
 	presence []Presence
 	fail     error
 }
 
 func newRecEngine() *recEngine {
-	return &recEngine{handlers: make(map[callcore.EventName]map[callcore.ListenerID]func(callcore.Event))}
+	return &recEngine{handlers: make(map[int]func(callcore.Event))}
 }
 
 func (e *recEngine) rec(format string, args ...any) error {
@@ -55,7 +55,7 @@ func (e *recEngine) called(prefix string) bool {
 func (e *recEngine) emit(name callcore.EventName, data any) {
 	e.mu.Lock()
 	var hs []func(callcore.Event)
-	for _, h := range e.handlers[name] {
+	for _, h := range e.handlers {
 		hs = append(hs, h)
 	}
 	e.mu.Unlock()
@@ -67,28 +67,20 @@ func (e *recEngine) emit(name callcore.EventName, data any) {
 func (e *recEngine) listeners() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	n := 0
-	for _, hs := range e.handlers {
-		n += len(hs)
-	}
-	return n
+	return len(e.handlers)
 }
 
-func (e *recEngine) On(name callcore.EventName, h func(callcore.Event)) callcore.ListenerID {
+func (e *recEngine) Subscribe(h func(callcore.Event)) func() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.next++
-	if e.handlers[name] == nil {
-		e.handlers[name] = make(map[callcore.ListenerID]func(callcore.Event))
+	id := e.next
+	e.handlers[id] = h
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.handlers, id)
 	}
-	e.handlers[name][e.next] = h
-	return e.next
-}
-
-func (e *recEngine) Off(name callcore.EventName, id callcore.ListenerID) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	delete(e.handlers[name], id)
 }
 
 func (e *recEngine) Login(_ context.Context, u, s string) error { return e.rec("Login %s %s", u, s) }
