@@ -11,7 +11,6 @@ import (
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
 	"github.com/termcall/termcall/config/usersig"
-	"github.com/termcall/termcall/server/proto"
 )
 
 // stepWait bounds each awaited step of a call on a loaded machine.
@@ -105,7 +104,7 @@ func (p *party) next(ctx context.Context, name callcore.EventName) (callcore.Eve
 func call(ctx context.Context, caller, callee *party, wait time.Duration) (time.Time, error) {
 	cctx, cancel := context.WithTimeout(ctx, stepWait)
 	defer cancel()
-	if _, err := caller.eng.Call(cctx, callee.user, proto.CallTypeVideo, 30); err != nil {
+	if _, err := caller.eng.Call(cctx, callee.user, callcore.CallTypeVideo, 30); err != nil {
 		return time.Time{}, fmt.Errorf("call: %w", err)
 	}
 	ev, err := callee.next(ctx, callcore.EventInvited)

@@ -103,15 +103,15 @@ type member struct {
 
 type room struct {
 	id          uint32
-	callType    int
+	callType    CallType
 	inviter     string
 	isGroup     bool
 	members     map[string]*member // other members
 	pending     []string
 	startedAt   time.Time // when a second member joined
 	media       *mediaHandle
-	mediaFailed bool   // ERROR CodeMediaFailed emitted for this call
-	leftReason  string // why we hung up ("" = the user did)
+	mediaFailed bool      // ERROR CodeMediaFailed emitted for this call
+	leftReason  EndReason // why we hung up ("" = the user did)
 }
 
 // New creates an engine. It does not connect: Login does.
@@ -469,8 +469,8 @@ func (e *Engine) client() (*signal.Client, error) {
 // Call invites one user to a 1:1 call. timeout is in seconds, 0 = ring
 // until answered or cancelled. It returns once the server has opened the
 // call (state Dialing).
-func (e *Engine) Call(ctx context.Context, userID string, callType int, timeout int) (CallInfo, error) {
-	if !proto.ValidUserID(userID) || !proto.ValidCallType(callType) || timeout < 0 || timeout > proto.MaxTimeout {
+func (e *Engine) Call(ctx context.Context, userID string, callType CallType, timeout int) (CallInfo, error) {
+	if !proto.ValidUserID(userID) || !callType.Valid() || timeout < 0 || timeout > proto.MaxTimeout {
 		return CallInfo{}, fmt.Errorf("%w: call %q type %d timeout %d", ErrInvalidArgument, userID, callType, timeout)
 	}
 	c, err := e.client()
@@ -486,13 +486,13 @@ func (e *Engine) Call(ctx context.Context, userID string, callType int, timeout 
 	if st != StateIdle {
 		return CallInfo{}, fmt.Errorf("%w: call while %s", ErrWrongState, st)
 	}
-	return e.invite(ctx, c, proto.InviteRequest{Invitees: []string{userID}, CallType: callType, Timeout: timeout})
+	return e.invite(ctx, c, proto.InviteRequest{Invitees: []string{userID}, CallType: int(callType), Timeout: timeout})
 }
 
 // GroupCall invites several users (or, with a groupID and no users, every
 // member of that IM group) to a group call. In a call it adds them to it.
-func (e *Engine) GroupCall(ctx context.Context, userIDs []string, callType int, groupID string) (CallInfo, error) {
-	if !proto.ValidCallType(callType) || (len(userIDs) == 0 && groupID == "") || len(userIDs) > proto.MaxInvitees {
+func (e *Engine) GroupCall(ctx context.Context, userIDs []string, callType CallType, groupID string) (CallInfo, error) {
+	if !callType.Valid() || (len(userIDs) == 0 && groupID == "") || len(userIDs) > proto.MaxInvitees {
 		return CallInfo{}, fmt.Errorf("%w: group call of %d users, type %d", ErrInvalidArgument, len(userIDs), callType)
 	}
 	c, err := e.client()
@@ -517,7 +517,7 @@ func (e *Engine) GroupCall(ctx context.Context, userIDs []string, callType int, 
 		return CallInfo{}, fmt.Errorf("%w: group call while ringing", ErrWrongState)
 	}
 	return e.invite(ctx, c, proto.InviteRequest{
-		Invitees: slices.Clone(userIDs), CallType: callType, Timeout: e.cfg.GroupTimeout,
+		Invitees: slices.Clone(userIDs), CallType: int(callType), Timeout: e.cfg.GroupTimeout,
 		GroupID: groupID, RoomID: roomID,
 	})
 }
@@ -551,7 +551,7 @@ func (e *Engine) invite(ctx context.Context, c *signal.Client, req proto.InviteR
 		}
 		e.room = &room{
 			id:       rep.RoomID,
-			callType: req.CallType,
+			callType: CallType(req.CallType),
 			inviter:  e.userID,
 			isGroup:  req.GroupID != "" || len(req.Invitees) > 1,
 			members:  make(map[string]*member),
@@ -587,7 +587,7 @@ func (e *Engine) pickInviteLocked(inviteID string) *invitation {
 
 // Accept answers an invitation and joins its call. inviteID "" means the
 // ringing invitation; roomID and callType 0 mean the invitation's.
-func (e *Engine) Accept(ctx context.Context, inviteID string, roomID uint32, callType int) error {
+func (e *Engine) Accept(ctx context.Context, inviteID string, roomID uint32, callType CallType) error {
 	c, inv, err := e.answering(inviteID, callType)
 	if err != nil {
 		return err
@@ -628,8 +628,8 @@ func (e *Engine) Accept(ctx context.Context, inviteID string, roomID uint32, cal
 
 // answering checks what Accept and Reject share: a valid call type, a
 // connection, and the invitation ("" = the ringing one).
-func (e *Engine) answering(inviteID string, callType int) (*signal.Client, *invitation, error) {
-	if callType != 0 && !proto.ValidCallType(callType) {
+func (e *Engine) answering(inviteID string, callType CallType) (*signal.Client, *invitation, error) {
+	if callType != 0 && !callType.Valid() {
 		return nil, nil, fmt.Errorf("%w: call type %d", ErrInvalidArgument, callType)
 	}
 	c, err := e.client()
@@ -657,7 +657,7 @@ func (e *Engine) forgetUnknownInvite(err error, id string) {
 
 // Reject declines an invitation ("" = the ringing one). The rejecting side
 // gets no event, as in TRTCCalling.
-func (e *Engine) Reject(ctx context.Context, inviteID string, isBusy bool, callType int) error {
+func (e *Engine) Reject(ctx context.Context, inviteID string, isBusy bool, callType CallType) error {
 	c, inv, err := e.answering(inviteID, callType)
 	if err != nil {
 		return err
@@ -683,7 +683,7 @@ func (e *Engine) Reject(ctx context.Context, inviteID string, isBusy bool, callT
 func (e *Engine) Hangup(ctx context.Context) error { return e.hangup(ctx, "") }
 
 // hangup leaves the call telling the server why: "" or ReasonMediaFailed.
-func (e *Engine) hangup(ctx context.Context, reason string) error {
+func (e *Engine) hangup(ctx context.Context, reason EndReason) error {
 	c, err := e.client()
 	if err != nil {
 		return err
@@ -696,7 +696,7 @@ func (e *Engine) hangup(ctx context.Context, reason string) error {
 	}
 	var body any
 	if reason != "" {
-		body = proto.HangupRequest{Reason: reason}
+		body = proto.HangupRequest{Reason: string(reason)}
 	}
 	err = c.Request(ctx, proto.TypeHangup, body, func(json.RawMessage) error {
 		e.mu.Lock()
@@ -734,7 +734,7 @@ func (e *Engine) finishLeft(r *room) {
 	e.left = nil
 	reason := r.leftReason
 	if reason == "" {
-		reason = proto.ReasonHangup
+		reason = ReasonHangup
 	}
 	e.emit(EventCallEnd, CallEnd{UserID: e.userID, CallEnd: r.duration(time.Now()), Reason: reason, RoomID: r.id})
 }
@@ -789,7 +789,7 @@ func decodePresence(body json.RawMessage) ([]Presence, error) {
 }
 
 func presenceOf(p proto.Presence) Presence {
-	return Presence{UserID: p.UserID, Status: p.Status, NickName: p.NickName, Avatar: p.Avatar}
+	return Presence{UserID: p.UserID, Status: PresenceStatus(p.Status), NickName: p.NickName, Avatar: p.Avatar}
 }
 
 // SetSelfInfo sets how the local user is shown to others: the nickname and
@@ -819,19 +819,19 @@ func (e *Engine) SetLogLevel(l slog.Level) { e.logLevel.Set(l) }
 
 // SwitchToAudioCall switches the 1:1 call to audio.
 func (e *Engine) SwitchToAudioCall(ctx context.Context) error {
-	return e.switchType(ctx, proto.CallTypeAudio)
+	return e.switchType(ctx, CallTypeAudio)
 }
 
 // SwitchToVideoCall switches the 1:1 call to video.
 func (e *Engine) SwitchToVideoCall(ctx context.Context) error {
-	return e.switchType(ctx, proto.CallTypeVideo)
+	return e.switchType(ctx, CallTypeVideo)
 }
 
 // switchType asks the server to change the call type. Its errors carry
 // TRTCCalling's codes (60001 to audio, 60002 to video; see ErrorCode).
-func (e *Engine) switchType(ctx context.Context, t int) error {
+func (e *Engine) switchType(ctx context.Context, t CallType) error {
 	code := CodeSwitchToVideoFailed
-	if t == proto.CallTypeAudio {
+	if t == CallTypeAudio {
 		code = CodeSwitchToAudioFailed
 	}
 	c, err := e.client()
@@ -846,7 +846,7 @@ func (e *Engine) switchType(ctx context.Context, t int) error {
 		return &CodedError{Code: code, Err: fmt.Errorf("%w: switch needs a 1:1 call of the other type", ErrWrongState)}
 	}
 	// CALL_TYPE_CHANGED comes with the server's callTypeChanged push.
-	if err := c.Request(ctx, proto.TypeSwitchCallType, proto.SwitchCallTypeRequest{CallType: t}, nil); err != nil {
+	if err := c.Request(ctx, proto.TypeSwitchCallType, proto.SwitchCallTypeRequest{CallType: int(t)}, nil); err != nil {
 		return &CodedError{Code: code, Err: fmt.Errorf("switch call type: %w", err)}
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 )
 
 // connect sets up a 1:1 call from a to b and waits until both are in it.
-func connect(t *testing.T, a, b *client, callType int) CallInfo {
+func connect(t *testing.T, a, b *client, callType CallType) CallInfo {
 	t.Helper()
 	n := len(b.rec.all(EventInvited)) + 1
 	info, err := a.Call(ctx(t), b.user, callType, 30)

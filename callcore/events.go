@@ -68,10 +68,10 @@ type SDKReady struct {
 
 // InviteData is the inviteData object of INVITED.
 type InviteData struct {
-	Version  int    `json:"version"`
-	CallType int    `json:"callType"`
-	CallEnd  int    `json:"callEnd"`
-	RoomID   uint32 `json:"roomID"`
+	Version  int      `json:"version"`
+	CallType CallType `json:"callType"`
+	CallEnd  int      `json:"callEnd"`
+	RoomID   uint32   `json:"roomID"`
 }
 
 // Invited is the payload of INVITED.
@@ -95,8 +95,8 @@ type UserRef struct {
 
 // UserLeave is the payload of USER_LEAVE.
 type UserLeave struct {
-	UserID string `json:"userID"`
-	Reason string `json:"reason,omitempty"`
+	UserID string    `json:"userID"`
+	Reason EndReason `json:"reason,omitempty"`
 }
 
 // NoResp is the payload of NO_RESP (the caller's view of a timeout).
@@ -117,9 +117,9 @@ type LineBusy struct {
 
 // CallingCancel is the payload of CALLING_CANCEL.
 type CallingCancel struct {
-	InviteID string `json:"inviteID"`
-	Sponsor  string `json:"sponsor"`
-	Reason   string `json:"reason,omitempty"`
+	InviteID string    `json:"inviteID"`
+	Sponsor  string    `json:"sponsor"`
+	Reason   EndReason `json:"reason,omitempty"`
 }
 
 // CallingTimeout is the payload of CALLING_TIMEOUT (the invitee's view).
@@ -131,15 +131,15 @@ type CallingTimeout struct {
 
 // CallEnd is the payload of CALL_END. CallEnd is the duration in seconds.
 type CallEnd struct {
-	UserID  string `json:"userID"`
-	CallEnd int    `json:"callEnd"`
-	Reason  string `json:"reason"`
-	RoomID  uint32 `json:"roomID"`
+	UserID  string    `json:"userID"`
+	CallEnd int       `json:"callEnd"`
+	Reason  EndReason `json:"reason"`
+	RoomID  uint32    `json:"roomID"`
 }
 
 // KickedOut is the payload of KICKED_OUT.
 type KickedOut struct {
-	Reason string `json:"reason"`
+	Reason EndReason `json:"reason"`
 }
 
 // VideoAvailable is the payload of USER_VIDEO_AVAILABLE.
@@ -167,9 +167,9 @@ type InviteeList struct {
 
 // CallTypeChanged is the payload of CALL_TYPE_CHANGED.
 type CallTypeChanged struct {
-	OldCallType int    `json:"oldCallType"`
-	NewCallType int    `json:"newCallType"`
-	UserID      string `json:"userID"` // who switched
+	OldCallType CallType `json:"oldCallType"`
+	NewCallType CallType `json:"newCallType"`
+	UserID      string   `json:"userID"` // who switched
 }
 
 // Error is the payload of ERROR.
@@ -178,13 +178,12 @@ type Error struct {
 	Msg  string `json:"msg"`
 }
 
-// Presence is the payload of PRESENCE: Status is "online", "busy" (ringing
-// or in a call) or "offline".
+// Presence is the payload of PRESENCE.
 type Presence struct {
-	UserID   string `json:"userID"`
-	Status   string `json:"status"`
-	NickName string `json:"nickName,omitempty"` // their SetSelfInfo, if any
-	Avatar   string `json:"avatar,omitempty"`
+	UserID   string         `json:"userID"`
+	Status   PresenceStatus `json:"status"`
+	NickName string         `json:"nickName,omitempty"` // their SetSelfInfo, if any
+	Avatar   string         `json:"avatar,omitempty"`
 }
 
 // SelfInfo is how the local user is shown to others (SetSelfInfo).

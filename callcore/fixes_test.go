@@ -16,7 +16,7 @@ import (
 
 // connectedPair returns alice and bob in a 1:1 call of callType with
 // media on both sides through relayMedia.
-func connectedPair(t *testing.T, callType int) (alice, bob *client, as, bs *relaySession) {
+func connectedPair(t *testing.T, callType CallType) (alice, bob *client, as, bs *relaySession) {
 	t.Helper()
 	srv := startServer(t, nil)
 	am, bm := &relayMedia{}, &relayMedia{}

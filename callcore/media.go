@@ -18,7 +18,7 @@ type MediaFactory interface {
 type MediaCall struct {
 	RoomID     uint32
 	SelfID     string
-	CallType   int
+	CallType   CallType
 	ICEServers []proto.ICEServer
 	// Send relays payload to another member through the server. It does
 	// not wait for the server; relay failures are logged by the engine.
@@ -56,7 +56,7 @@ type MediaSession interface {
 	HandleSignal(from string, payload json.RawMessage)
 	SetMicMute(mute bool)
 	SetCamera(on bool)
-	SetCallType(callType int)
+	SetCallType(callType CallType)
 	Close() error
 }
 

@@ -88,8 +88,8 @@ func (s *relaySession) SetMicMute(m bool)   { s.note(map[bool]string{true: "mute
 func (s *relaySession) SetCamera(on bool) {
 	s.note(map[bool]string{true: "cam-on", false: "cam-off"}[on])
 }
-func (s *relaySession) SetCallType(t int) {
-	s.note(map[int]string{1: "type-audio", 2: "type-video"}[t])
+func (s *relaySession) SetCallType(t CallType) {
+	s.note(map[CallType]string{1: "type-audio", 2: "type-video"}[t])
 }
 func (s *relaySession) Close() error         { s.note("close"); return nil }
 func (s *relaySession) SetViews(v ViewTable) { s.mu.Lock(); s.v = v; s.mu.Unlock() }

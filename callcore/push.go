@@ -88,7 +88,7 @@ func (e *Engine) onInvited(f proto.Frame) error {
 		UserIDList:  slices.Clone(p.Invitees),
 		IsFromGroup: p.IsFromGroup,
 		GroupID:     p.GroupID,
-		InviteData:  InviteData{Version: proto.Version, CallType: p.CallType, RoomID: p.RoomID},
+		InviteData:  InviteData{Version: proto.Version, CallType: CallType(p.CallType), RoomID: p.RoomID},
 		Timeout:     p.Timeout,
 
 		SponsorNickName: p.SponsorNickName,
@@ -147,7 +147,7 @@ func (e *Engine) onInviteCancelled(f proto.Frame) error {
 		return nil
 	}
 	delete(e.invites, p.InviteID)
-	e.emit(EventCallingCancel, CallingCancel{InviteID: p.InviteID, Sponsor: p.Sponsor, Reason: p.Reason})
+	e.emit(EventCallingCancel, CallingCancel{InviteID: p.InviteID, Sponsor: p.Sponsor, Reason: EndReason(p.Reason)})
 	return nil
 }
 
@@ -215,7 +215,7 @@ func (e *Engine) onMemberLeft(f proto.Frame) error {
 	if r == nil || r.id != p.RoomID {
 		return nil
 	}
-	e.memberGoneLocked(r, p.UserID, p.Reason)
+	e.memberGoneLocked(r, p.UserID, EndReason(p.Reason))
 	return nil
 }
 
@@ -238,8 +238,8 @@ func (e *Engine) onCallEnded(f proto.Frame) error {
 	if by == "" {
 		by = r.inviter
 	}
-	data := CallEnd{UserID: by, CallEnd: p.Duration, Reason: p.Reason, RoomID: p.RoomID}
-	if p.Reason == proto.ReasonMediaFailed && !r.mediaFailed {
+	data := CallEnd{UserID: by, CallEnd: p.Duration, Reason: EndReason(p.Reason), RoomID: p.RoomID}
+	if data.Reason == ReasonMediaFailed && !r.mediaFailed {
 		// The other side saw it first; this side's user hears it too.
 		r.mediaFailed = true
 		e.emit(EventError, Error{Code: CodeMediaFailed, Msg: fmt.Sprintf("media with %s never connected", by)})
@@ -257,12 +257,12 @@ func (e *Engine) onCallTypeChanged(f proto.Frame) error {
 	if err := proto.DecodeBody(f, &p); err != nil {
 		return err
 	}
-	r := e.room
-	if r == nil || r.id != p.RoomID || !proto.ValidCallType(p.CallType) || r.callType == p.CallType {
+	r, t := e.room, CallType(p.CallType)
+	if r == nil || r.id != p.RoomID || !t.Valid() || r.callType == t {
 		return nil
 	}
-	old := e.changeCallTypeLocked(r, p.CallType)
-	e.emit(EventCallTypeChanged, CallTypeChanged{OldCallType: old, NewCallType: p.CallType, UserID: p.UserID})
+	old := e.changeCallTypeLocked(r, t)
+	e.emit(EventCallTypeChanged, CallTypeChanged{OldCallType: old, NewCallType: t, UserID: p.UserID})
 	return nil
 }
 
@@ -270,10 +270,10 @@ func (e *Engine) onCallTypeChanged(f proto.Frame) error {
 // type. The camera follows the call type, as it does when a call starts
 // (on for video unless CloseCamera was called, off for audio), and the
 // others are told, so that an audio call switched to video carries video.
-func (e *Engine) changeCallTypeLocked(r *room, callType int) int {
+func (e *Engine) changeCallTypeLocked(r *room, callType CallType) CallType {
 	old := r.callType
 	r.callType = callType
-	camOn := callType == proto.CallTypeVideo && !e.camClosed
+	camOn := callType == CallTypeVideo && !e.camClosed
 	e.mediaOpLocked(r, func(s MediaSession) {
 		s.SetCallType(callType)
 		s.SetCamera(camOn)
@@ -340,7 +340,7 @@ func (e *Engine) onKicked(l *link, f proto.Frame) error {
 	if err := proto.DecodeBody(f, &p); err != nil {
 		return err
 	}
-	e.emit(EventKickedOut, KickedOut{Reason: p.Reason})
+	e.emit(EventKickedOut, KickedOut{Reason: EndReason(p.Reason)})
 	// The server already removed us from the call; leave it locally and do
 	// not reconnect (resuming would kick the new session in turn).
 	e.dropLinkLocked(l)
@@ -397,7 +397,7 @@ func (e *Engine) resume(ctx context.Context, l *link, conn *signal.Conn) error {
 		for id, inv := range e.invites {
 			if !inv.confirmed {
 				delete(e.invites, id)
-				e.emit(EventCallingCancel, CallingCancel{InviteID: id, Sponsor: inv.Sponsor, Reason: proto.ReasonDisconnected})
+				e.emit(EventCallingCancel, CallingCancel{InviteID: id, Sponsor: inv.Sponsor, Reason: ReasonDisconnected})
 			}
 		}
 		return nil
@@ -440,7 +440,7 @@ func (e *Engine) applyResumeLocked(rep proto.LoginReply) {
 	e.ice = rep.ICEServers
 	if e.left != nil {
 		// Our hangup went through; its callEnded may have been lost.
-		e.emit(EventCallEnd, CallEnd{UserID: e.userID, CallEnd: e.left.duration(time.Now()), Reason: proto.ReasonHangup, RoomID: e.left.id})
+		e.emit(EventCallEnd, CallEnd{UserID: e.userID, CallEnd: e.left.duration(time.Now()), Reason: ReasonHangup, RoomID: e.left.id})
 		e.left = nil
 	}
 	r := e.room
@@ -451,9 +451,9 @@ func (e *Engine) applyResumeLocked(rep proto.LoginReply) {
 	if r != nil && (st == nil || st.RoomID != r.id) {
 		// The call went on (or ended) without us.
 		for _, u := range sortedMembers(r) {
-			e.memberGoneLocked(r, u, proto.ReasonDisconnected)
+			e.memberGoneLocked(r, u, ReasonDisconnected)
 		}
-		e.endRoomLocked(r, CallEnd{UserID: r.inviter, CallEnd: r.duration(time.Now()), Reason: proto.ReasonDisconnected, RoomID: r.id})
+		e.endRoomLocked(r, CallEnd{UserID: r.inviter, CallEnd: r.duration(time.Now()), Reason: ReasonDisconnected, RoomID: r.id})
 		r = nil
 	}
 	if st == nil {
@@ -465,9 +465,9 @@ func (e *Engine) applyResumeLocked(rep proto.LoginReply) {
 		e.room = r
 		e.openRoomLocked(r)
 	}
-	if r.callType != st.CallType && proto.ValidCallType(st.CallType) {
-		old := e.changeCallTypeLocked(r, st.CallType)
-		e.emit(EventCallTypeChanged, CallTypeChanged{OldCallType: old, NewCallType: st.CallType})
+	if t := CallType(st.CallType); r.callType != t && t.Valid() {
+		old := e.changeCallTypeLocked(r, t)
+		e.emit(EventCallTypeChanged, CallTypeChanged{OldCallType: old, NewCallType: t})
 	}
 	present := make(map[string]proto.Member, len(st.Members))
 	for _, m := range st.Members {
@@ -477,7 +477,7 @@ func (e *Engine) applyResumeLocked(rep proto.LoginReply) {
 	}
 	for _, u := range sortedMembers(r) {
 		if _, ok := present[u]; !ok {
-			e.memberGoneLocked(r, u, proto.ReasonDisconnected)
+			e.memberGoneLocked(r, u, ReasonDisconnected)
 		}
 	}
 	for _, m := range st.Members {
@@ -508,9 +508,9 @@ func (e *Engine) loginLost(l *link, perr *proto.Error) {
 	e.emit(EventError, Error{Code: perr.Code, Msg: perr.Message})
 	if r := e.room; r != nil {
 		for _, u := range sortedMembers(r) {
-			e.memberGoneLocked(r, u, proto.ReasonDisconnected)
+			e.memberGoneLocked(r, u, ReasonDisconnected)
 		}
-		e.endRoomLocked(r, CallEnd{UserID: r.inviter, CallEnd: r.duration(time.Now()), Reason: proto.ReasonDisconnected, RoomID: r.id})
+		e.endRoomLocked(r, CallEnd{UserID: r.inviter, CallEnd: r.duration(time.Now()), Reason: ReasonDisconnected, RoomID: r.id})
 	}
 	e.dropLinkLocked(l)
 	e.wg.Add(1)

@@ -16,7 +16,7 @@ import (
 func (e *Engine) roomFromStateLocked(st proto.RoomState) *room {
 	r := &room{
 		id:       st.RoomID,
-		callType: st.CallType,
+		callType: CallType(st.CallType),
 		inviter:  st.Inviter,
 		isGroup:  st.IsGroup,
 		members:  make(map[string]*member),
@@ -30,7 +30,7 @@ func (e *Engine) roomFromStateLocked(st proto.RoomState) *room {
 
 // openRoomLocked starts the local side of a call we just joined.
 func (e *Engine) openRoomLocked(r *room) {
-	e.camOn = r.callType == proto.CallTypeVideo && !e.camClosed
+	e.camOn = r.callType == CallTypeVideo && !e.camClosed
 	if e.factory == nil {
 		return
 	}
@@ -126,7 +126,7 @@ func (e *Engine) memberArrivedLocked(r *room, m proto.Member, offerer bool) {
 }
 
 // memberGoneLocked removes a member and emits USER_LEAVE.
-func (e *Engine) memberGoneLocked(r *room, userID, reason string) {
+func (e *Engine) memberGoneLocked(r *room, userID string, reason EndReason) {
 	m, ok := r.members[userID]
 	if !ok {
 		return
@@ -199,7 +199,7 @@ func (e *Engine) peerDown(r *room, userID string) {
 	}
 	m.entered = false
 	m.leaveSent = true
-	e.emit(EventUserLeave, UserLeave{UserID: userID, Reason: reasonMediaLost})
+	e.emit(EventUserLeave, UserLeave{UserID: userID, Reason: ReasonMediaLost})
 	if r.isGroup {
 		return
 	}
@@ -211,11 +211,6 @@ func (e *Engine) peerDown(r *room, userID string) {
 	// A 1:1 call without media is over for the user: hang up.
 	e.hangupLaterLocked("")
 }
-
-// reasonMediaLost is USER_LEAVE's reason when a member's media dropped
-// for longer than the media layer allows while the server still has them
-// in the call.
-const reasonMediaLost = "media_lost"
 
 // peerFailed handles media with a member that never connected: the user
 // gets ERROR, and a call left with nobody to talk to ends with reason
@@ -239,7 +234,7 @@ func (e *Engine) peerFailed(r *room, userID string, err error) {
 			return // someone else is, or may yet be, reachable
 		}
 	}
-	e.hangupLaterLocked(proto.ReasonMediaFailed)
+	e.hangupLaterLocked(ReasonMediaFailed)
 }
 
 // mediaError reports a media problem of the current call as ERROR.
@@ -254,7 +249,7 @@ func (e *Engine) mediaError(r *room, code int, msg string) {
 
 // hangupLaterLocked leaves the current call from a goroutine of its own:
 // media callbacks must not wait for the server.
-func (e *Engine) hangupLaterLocked(reason string) {
+func (e *Engine) hangupLaterLocked(reason EndReason) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

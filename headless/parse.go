@@ -12,12 +12,6 @@ import (
 	"github.com/termcall/termcall/server/proto"
 )
 
-// Call types, as in TRTCCalling.
-const (
-	callTypeAudio = 1
-	callTypeVideo = 2
-)
-
 // Defaults of the command language.
 const (
 	defaultCallTimeout = 30 // seconds of ringing for "call" without TIMEOUT_S
@@ -65,7 +59,7 @@ type command struct {
 	user     string
 	users    []string
 	groupID  string
-	callType int
+	callType callcore.CallType
 	timeout  int // ringing timeout in seconds (call)
 	inviteID string
 	busy     bool
@@ -163,14 +157,13 @@ func parseLine(line string) (c command, ok bool, err error) {
 	return c, true, nil
 }
 
-func parseCallType(s string) (int, error) {
-	switch s {
-	case "audio":
-		return callTypeAudio, nil
-	case "video":
-		return callTypeVideo, nil
+func parseCallType(s string) (callcore.CallType, error) {
+	t, err := callcore.ParseCallType(s)
+	if err != nil {
+		// headless's own wording, which ERROR lines have always carried.
+		return 0, fmt.Errorf("call type %q is not audio or video", s)
 	}
-	return 0, fmt.Errorf("call type %q is not audio or video", s)
+	return t, nil
 }
 
 func parseCall(c *command, a []string) error {

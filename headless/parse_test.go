@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/termcall/termcall/callcore"
 )
 
 func TestParseLineCommands(t *testing.T) {
@@ -18,12 +20,12 @@ func TestParseLineCommands(t *testing.T) {
 	}{
 		{"login", command{op: opLogin}},
 		{"  logout  ", command{op: opLogout}},
-		{"call bob video", command{op: opCall, user: "bob", callType: callTypeVideo, timeout: 30}},
-		{"call bob audio 5", command{op: opCall, user: "bob", callType: callTypeAudio, timeout: 5}},
-		{"call bob audio 0", command{op: opCall, user: "bob", callType: callTypeAudio, timeout: 0}},
-		{"groupCall video team", command{op: opGroupCall, callType: callTypeVideo, groupID: "team", users: []string{}}},
-		{"groupCall audio team bob carol", command{op: opGroupCall, callType: callTypeAudio, groupID: "team", users: []string{"bob", "carol"}}},
-		{"groupCall video - bob carol dave", command{op: opGroupCall, callType: callTypeVideo, users: []string{"bob", "carol", "dave"}}},
+		{"call bob video", command{op: opCall, user: "bob", callType: callcore.CallTypeVideo, timeout: 30}},
+		{"call bob audio 5", command{op: opCall, user: "bob", callType: callcore.CallTypeAudio, timeout: 5}},
+		{"call bob audio 0", command{op: opCall, user: "bob", callType: callcore.CallTypeAudio, timeout: 0}},
+		{"groupCall video team", command{op: opGroupCall, callType: callcore.CallTypeVideo, groupID: "team", users: []string{}}},
+		{"groupCall audio team bob carol", command{op: opGroupCall, callType: callcore.CallTypeAudio, groupID: "team", users: []string{"bob", "carol"}}},
+		{"groupCall video - bob carol dave", command{op: opGroupCall, callType: callcore.CallTypeVideo, users: []string{"bob", "carol", "dave"}}},
 		{"accept", command{op: opAccept}},
 		{"accept inv-1", command{op: opAccept, inviteID: "inv-1"}},
 		{"reject", command{op: opReject}},
@@ -62,7 +64,7 @@ func TestParseLineCommands(t *testing.T) {
 		{"setLogLevel 4", command{op: opSetLogLevel, level: levelOff}},
 		{"sleep 0s", command{op: opSleep}},
 		{"quit", command{op: opQuit}},
-		{"call\tbob   video\t 7", command{op: opCall, user: "bob", callType: callTypeVideo, timeout: 7}},
+		{"call\tbob   video\t 7", command{op: opCall, user: "bob", callType: callcore.CallTypeVideo, timeout: 7}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {

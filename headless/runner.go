@@ -120,7 +120,7 @@ type runner struct {
 type inviteSummary struct {
 	inviteID string
 	roomID   uint32
-	callType int
+	callType callcore.CallType
 }
 
 // Run logs opts.UserID in, then executes the commands read from stdin and

@@ -19,7 +19,7 @@ import (
 func BenchmarkKeyWhileVideo(b *testing.B) {
 	h := newHarness(b, Options{Renderer: "truecolor"})
 	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
-	h.event(callcore.EventInvited, invited("bob", callTypeVideo))
+	h.event(callcore.EventInvited, invited("bob", callcore.CallTypeVideo))
 	h.key("a")
 	h.event(callcore.EventUserEnter, callcore.UserRef{UserID: "bob"})
 	pat, err := video.NewPattern(320, 240)

@@ -11,15 +11,16 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/ui/styles"
 )
 
 // contactItem is one row of the contacts list.
 type contactItem struct {
 	id     string
-	nick   string // their nickname (SetSelfInfo), from presence; "" = none
-	status string // StatusOnline/Busy/Offline, "" = unknown
-	marked bool   // selected for a group call
+	nick   string                  // their nickname (SetSelfInfo), from presence; "" = none
+	status callcore.PresenceStatus // "" = unknown
+	marked bool                    // selected for a group call
 }
 
 // FilterValue implements list.Item: "/" finds a contact by ID or nickname.
@@ -83,13 +84,13 @@ func (d contactDelegate) Render(w io.Writer, m list.Model, index int, it list.It
 	_, _ = io.WriteString(w, row)
 }
 
-func presenceLabel(st *styles.Styles, status string) (dot, label string) {
+func presenceLabel(st *styles.Styles, status callcore.PresenceStatus) (dot, label string) {
 	switch status {
-	case StatusOnline:
+	case callcore.PresenceOnline:
 		return st.Presence.Online.Render("●"), st.Presence.Online.Render("online")
-	case StatusBusy:
+	case callcore.PresenceBusy:
 		return st.Presence.Busy.Render("●"), st.Presence.Busy.Render("busy")
-	case StatusOffline:
+	case callcore.PresenceOffline:
 		return st.Presence.Offline.Render("○"), st.Presence.Offline.Render("offline")
 	default:
 		return st.Presence.Unknown.Render("?"), st.Presence.Unknown.Render("unknown")

@@ -14,10 +14,10 @@ import (
 type Engine interface {
 	Subscribe(h func(callcore.Event)) (cancel func())
 	Login(ctx context.Context, userID, userSig string) error
-	Call(ctx context.Context, userID string, callType int, timeout int) (callcore.CallInfo, error)
-	GroupCall(ctx context.Context, userIDs []string, callType int, groupID string) (callcore.CallInfo, error)
-	Accept(ctx context.Context, inviteID string, roomID uint32, callType int) error
-	Reject(ctx context.Context, inviteID string, isBusy bool, callType int) error
+	Call(ctx context.Context, userID string, callType callcore.CallType, timeout int) (callcore.CallInfo, error)
+	GroupCall(ctx context.Context, userIDs []string, callType callcore.CallType, groupID string) (callcore.CallInfo, error)
+	Accept(ctx context.Context, inviteID string, roomID uint32, callType callcore.CallType) error
+	Reject(ctx context.Context, inviteID string, isBusy bool, callType callcore.CallType) error
 	Hangup(ctx context.Context) error
 	SwitchToAudioCall(ctx context.Context) error
 	SwitchToVideoCall(ctx context.Context) error
@@ -31,13 +31,6 @@ type Engine interface {
 	WatchPresence(ctx context.Context, users []string) ([]callcore.Presence, error)
 	SetSelfInfo(ctx context.Context, info callcore.SelfInfo) error
 }
-
-// Presence statuses, as the server sends them.
-const (
-	StatusOnline  = "online"
-	StatusBusy    = "busy"
-	StatusOffline = "offline"
-)
 
 // Presence is one contact's status.
 type Presence = callcore.Presence

@@ -66,7 +66,7 @@ func (m *Model) onEvent(ev callcore.Event) tea.Cmd {
 	case callcore.KickedOut:
 		m.kicked, m.loggedIn = true, false
 		cmd := m.endCall("")
-		m.err = "Signed out: your account logged in elsewhere (" + d.Reason + ")"
+		m.err = "Signed out: your account logged in elsewhere (" + d.Reason.String() + ")"
 		return cmd
 	case callcore.VideoAvailable:
 		if m.call != nil {
@@ -97,7 +97,7 @@ func (m *Model) onEvent(ev callcore.Event) tea.Cmd {
 			return nil
 		}
 		m.call.callType = d.NewCallType
-		m.camOn = d.NewCallType == callTypeVideo
+		m.camOn = d.NewCallType == callcore.CallTypeVideo
 		for _, p := range m.call.parts {
 			// The switch turns everyone's camera on or off with it.
 			p.video = m.camOn
@@ -169,17 +169,17 @@ func endReason(d callcore.CallEnd, self string) string {
 		dur = " after " + formatDuration(d.CallEnd)
 	}
 	switch d.Reason {
-	case "hangup":
+	case callcore.ReasonHangup:
 		return fmt.Sprintf("Call ended: hung up by %s%s", by, dur)
-	case "rejected":
+	case callcore.ReasonRejected:
 		return "Call ended: rejected"
-	case "busy":
+	case callcore.ReasonBusy:
 		return "Call ended: line busy"
-	case "no_answer":
+	case callcore.ReasonNoAnswer:
 		return "Call ended: no answer"
-	case "cancelled":
+	case callcore.ReasonCancelled:
 		return "Call ended: cancelled"
-	case "logout", "disconnected", "kicked":
+	case callcore.ReasonLogout, callcore.ReasonDisconnected, callcore.ReasonKicked:
 		return fmt.Sprintf("Call ended: %s %s%s", by, reasonWord(d.Reason), dur)
 	case "":
 		return "Call ended" + dur
@@ -187,29 +187,29 @@ func endReason(d callcore.CallEnd, self string) string {
 	return fmt.Sprintf("Call ended: %s%s", d.Reason, dur)
 }
 
-func reasonWord(r string) string {
+func reasonWord(r callcore.EndReason) string {
 	switch r {
-	case "logout":
+	case callcore.ReasonLogout:
 		return "logged out"
-	case "kicked":
+	case callcore.ReasonKicked:
 		return "was signed out"
-	case "disconnected":
+	case callcore.ReasonDisconnected:
 		return "lost the connection"
-	case "media_lost":
+	case callcore.ReasonMediaLost:
 		return "media lost"
 	}
-	return strings.ReplaceAll(r, "_", " ")
+	return strings.ReplaceAll(string(r), "_", " ")
 }
 
-func reasonSuffix(r string) string {
+func reasonSuffix(r callcore.EndReason) string {
 	if r == "" {
 		return ""
 	}
 	return " (" + reasonWord(r) + ")"
 }
 
-func callTypeName(t int) string {
-	if t == callTypeVideo {
+func callTypeName(t callcore.CallType) string {
+	if t == callcore.CallTypeVideo {
 		return "video"
 	}
 	return "audio"
@@ -243,9 +243,9 @@ func (m *Model) logEvent(ev callcore.Event) {
 	case callcore.CallingTimeout:
 		s = d.Sponsor
 	case callcore.CallEnd:
-		s = d.Reason
+		s = d.Reason.String()
 	case callcore.KickedOut:
-		s = d.Reason
+		s = d.Reason.String()
 	case callcore.VideoAvailable:
 		s = fmt.Sprintf("%s %v", d.UserID, d.IsVideoAvailable)
 	case callcore.AudioAvailable:
@@ -260,7 +260,7 @@ func (m *Model) logEvent(ev callcore.Event) {
 	case callcore.Error:
 		s = fmt.Sprintf("%d %s", d.Code, d.Msg)
 	case callcore.Presence:
-		s = d.UserID + " " + d.Status
+		s = d.UserID + " " + d.Status.String()
 	}
 	line := string(ev.Name)
 	if s != "" {

@@ -24,12 +24,6 @@ import (
 	"github.com/termcall/termcall/video/render"
 )
 
-// Call types, as in TRTCCalling.
-const (
-	callTypeAudio = 1
-	callTypeVideo = 2
-)
-
 // Defaults for zero Options fields.
 const (
 	DefaultCallTimeout = 30 // seconds an outgoing 1:1 call rings
@@ -113,7 +107,7 @@ type participant struct {
 type callState struct {
 	inviteID  string
 	roomID    uint32
-	callType  int
+	callType  callcore.CallType
 	outgoing  bool
 	group     bool
 	groupID   string
@@ -130,7 +124,7 @@ func (c *callState) part(id string) *participant {
 		// TRTCCalling sends no initial availability events: a member
 		// has mic on, and camera on in a video call, until
 		// USER_*_AVAILABLE says otherwise.
-		p = &participant{id: id, audio: true, video: c.callType == callTypeVideo}
+		p = &participant{id: id, audio: true, video: c.callType == callcore.CallTypeVideo}
 		c.parts[id] = p
 		c.order = append(c.order, id)
 	}
@@ -165,7 +159,7 @@ type Model struct {
 	contacts list.Model
 	prompt   prompt
 	dial     textinput.Model
-	dialType int
+	dialType callcore.CallType
 	groupIdx int
 
 	phase     phase
@@ -231,7 +225,7 @@ func New(eng Engine, opts Options) *Model {
 		self:     opts.UserID,
 		contacts: newContactList(st, opts.Contacts),
 		dial:     dial,
-		dialType: callTypeAudio,
+		dialType: callcore.CallTypeAudio,
 		quality:  make(map[string]PeerStats),
 		width:    80,
 		height:   24,
@@ -300,7 +294,7 @@ type (
 	presenceMsg  struct{ list []Presence }
 	callStartMsg struct {
 		info     callcore.CallInfo
-		callType int
+		callType callcore.CallType
 		users    []string
 		groupID  string
 	}
@@ -541,7 +535,7 @@ func (m *Model) callKey(msg tea.KeyMsg) tea.Cmd {
 		if m.call == nil {
 			return nil
 		}
-		toVideo := m.call.callType != callTypeVideo
+		toVideo := m.call.callType != callcore.CallTypeVideo
 		return m.engineCmd("switch call type", func(ctx context.Context) (tea.Msg, error) {
 			if toVideo {
 				return nil, m.eng.SwitchToVideoCall(ctx)
@@ -561,9 +555,9 @@ func (m *Model) contactsKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.AudioCall):
-		return m.callSelected(callTypeAudio)
+		return m.callSelected(callcore.CallTypeAudio)
 	case key.Matches(msg, k.VideoCall):
-		return m.callSelected(callTypeVideo)
+		return m.callSelected(callcore.CallTypeVideo)
 	case key.Matches(msg, k.Select):
 		if c, ok := m.contacts.SelectedItem().(contactItem); ok {
 			c.marked = !c.marked
@@ -582,7 +576,7 @@ func (m *Model) contactsKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Dial):
 		m.prompt = promptDial
 		m.dial.SetValue("")
-		m.dialType = callTypeAudio
+		m.dialType = callcore.CallTypeAudio
 		return m.dial.Focus()
 	case key.Matches(msg, k.GroupCall):
 		if len(m.opts.Groups) == 0 {
@@ -590,7 +584,7 @@ func (m *Model) contactsKey(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		m.prompt = promptGroup
-		m.dialType = callTypeAudio
+		m.dialType = callcore.CallTypeAudio
 		return nil
 	}
 	var cmd tea.Cmd
@@ -606,7 +600,7 @@ func (m *Model) dialKey(msg tea.KeyMsg) tea.Cmd {
 		m.dial.Blur()
 		return nil
 	case key.Matches(msg, k.ToggleType):
-		m.dialType = 3 - m.dialType
+		m.dialType = m.dialType.Other()
 		return nil
 	case key.Matches(msg, k.Confirm):
 		user := m.dial.Value()
@@ -632,7 +626,7 @@ func (m *Model) groupKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Down):
 		m.groupIdx = min(len(m.opts.Groups)-1, m.groupIdx+1)
 	case key.Matches(msg, k.ToggleType):
-		m.dialType = 3 - m.dialType
+		m.dialType = m.dialType.Other()
 	case key.Matches(msg, k.Confirm):
 		m.prompt = promptNone
 		return m.callCmd(nil, m.dialType, m.opts.Groups[m.groupIdx])
@@ -642,7 +636,7 @@ func (m *Model) groupKey(msg tea.KeyMsg) tea.Cmd {
 
 // callSelected calls the marked contacts (a group call) or, with none
 // marked, the contact under the cursor.
-func (m *Model) callSelected(callType int) tea.Cmd {
+func (m *Model) callSelected(callType callcore.CallType) tea.Cmd {
 	users := markedContacts(m.contacts)
 	if len(users) == 0 {
 		c, ok := m.contacts.SelectedItem().(contactItem)
@@ -655,7 +649,7 @@ func (m *Model) callSelected(callType int) tea.Cmd {
 }
 
 // callCmd dials one user (Call) or several / an IM group (GroupCall).
-func (m *Model) callCmd(users []string, callType int, groupID string) tea.Cmd {
+func (m *Model) callCmd(users []string, callType callcore.CallType, groupID string) tea.Cmd {
 	if m.phase != phaseIdle {
 		return nil
 	}
@@ -692,7 +686,7 @@ func (m *Model) onCallStarted(msg callStartMsg) tea.Cmd {
 	}
 	m.phase = phaseOutgoing
 	m.notice = ""
-	m.camOn = msg.callType == callTypeVideo
+	m.camOn = msg.callType == callcore.CallTypeVideo
 	return tea.Batch(m.tick(), m.syncViews())
 }
 
@@ -707,7 +701,7 @@ func (m *Model) onAccepted(inv callcore.Invited) tea.Cmd {
 	m.call = c
 	m.phase = phaseInCall
 	m.notice = ""
-	m.camOn = c.callType == callTypeVideo
+	m.camOn = c.callType == callcore.CallTypeVideo
 	return tea.Batch(m.tick(), m.statsCmd(), m.syncViews())
 }
 
@@ -730,7 +724,7 @@ func (m *Model) syncViews() tea.Cmd {
 	if c == nil {
 		return nil
 	}
-	video := c.callType == callTypeVideo
+	video := c.callType == callcore.CallTypeVideo
 	var remote []string
 	for _, id := range c.order {
 		if p := c.parts[id]; p.entered {

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 
 func TestLoginAndPresence(t *testing.T) {
 	eng := newRecEngine()
-	eng.presence = []Presence{{UserID: "bob", Status: StatusOnline}, {UserID: "carol", Status: StatusBusy}, {UserID: "dave", Status: StatusOffline}}
+	eng.presence = []Presence{{UserID: "bob", Status: callcore.PresenceOnline}, {UserID: "carol", Status: callcore.PresenceBusy}, {UserID: "dave", Status: callcore.PresenceOffline}}
 	h := newHarnessOn(t, eng, Options{UserSig: "SIG"})
 	h.run(h.m.Init())
 	h.requireCall("Login alice SIG")
@@ -32,9 +32,9 @@ func TestLoginAndPresence(t *testing.T) {
 			t.Fatalf("no row %q:\n%s", row, v)
 		}
 	}
-	h.event(EventPresence, Presence{UserID: "dave", Status: StatusOnline})
+	h.event(EventPresence, Presence{UserID: "dave", Status: callcore.PresenceOnline})
 	h.requireView("dave                 online")
-	h.event(EventPresence, callcore.Presence{UserID: "bob", Status: StatusBusy})
+	h.event(EventPresence, callcore.Presence{UserID: "bob", Status: callcore.PresenceBusy})
 	h.requireView("bob                  busy", "PRESENCE bob busy")
 }
 
@@ -50,7 +50,7 @@ func TestContactFilter(t *testing.T) {
 
 func TestIncomingInviteAccept(t *testing.T) {
 	h := newHarness(t, Options{})
-	h.event(callcore.EventInvited, invited("bob", callTypeVideo))
+	h.event(callcore.EventInvited, invited("bob", callcore.CallTypeVideo))
 	h.requireView("Incoming video call", "from bob", "[a] accept", "[r] reject")
 	if !strings.Contains(h.bell.String(), "\a") {
 		t.Fatal("no terminal bell for the invitation")
@@ -69,7 +69,7 @@ func TestIncomingInviteAccept(t *testing.T) {
 
 func TestIncomingInviteReject(t *testing.T) {
 	h := newHarness(t, Options{})
-	h.event(callcore.EventInvited, invited("carol", callTypeAudio, "dave"))
+	h.event(callcore.EventInvited, invited("carol", callcore.CallTypeAudio, "dave"))
 	h.requireView("Incoming audio call", "from carol", "group call with dave")
 	h.key("r")
 	h.requireCall("Reject inv-1 false 0")
@@ -86,7 +86,7 @@ func TestEndReasons(t *testing.T) {
 		h.requireView("ringing 00:03")
 	}
 	incoming := func(h *harness) {
-		h.event(callcore.EventInvited, invited("bob", callTypeAudio))
+		h.event(callcore.EventInvited, invited("bob", callcore.CallTypeAudio))
 	}
 	inCall := func(h *harness) {
 		outgoing(h)
@@ -190,7 +190,7 @@ func TestInCallEvents(t *testing.T) {
 
 func TestMuteCameraSwitchKeys(t *testing.T) {
 	h := newHarness(t, Options{})
-	h.event(callcore.EventInvited, invited("bob", callTypeAudio))
+	h.event(callcore.EventInvited, invited("bob", callcore.CallTypeAudio))
 	h.key("a")
 	h.event(callcore.EventUserEnter, callcore.UserRef{UserID: "bob"})
 	h.requireView("mic on")
@@ -274,7 +274,7 @@ func TestQuitStopsPump(t *testing.T) {
 
 func TestCameraIndicatorFollowsCallType(t *testing.T) {
 	h := newHarness(t, Options{})
-	h.event(callcore.EventInvited, invited("bob", callTypeAudio))
+	h.event(callcore.EventInvited, invited("bob", callcore.CallTypeAudio))
 	h.key("a")
 	h.event(callcore.EventUserEnter, callcore.UserRef{UserID: "bob"})
 	bobLine := func() string {

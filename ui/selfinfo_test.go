@@ -11,7 +11,7 @@ import (
 
 func TestContactsShowNickname(t *testing.T) {
 	eng := newRecEngine()
-	eng.presence = []Presence{{UserID: "bob", Status: StatusOnline, NickName: "Bobby Tables the Third"}, {UserID: "carol", Status: StatusOffline}}
+	eng.presence = []Presence{{UserID: "bob", Status: callcore.PresenceOnline, NickName: "Bobby Tables the Third"}, {UserID: "carol", Status: callcore.PresenceOffline}}
 	h := newHarnessOn(t, eng, Options{UserSig: "SIG"})
 	h.run(h.m.Init())
 	h.requireCall("WatchPresence bob,carol,dave")
@@ -20,11 +20,11 @@ func TestContactsShowNickname(t *testing.T) {
 	requireAligned(t, h.view(), "Bobby Tables the Third (bob)", "online", "carol", "offline", "dave", "unknown")
 
 	// A presence push brings a new nickname; wide characters line up by cells.
-	h.event(EventPresence, callcore.Presence{UserID: "carol", Status: StatusOnline, NickName: "王小明"})
+	h.event(EventPresence, callcore.Presence{UserID: "carol", Status: callcore.PresenceOnline, NickName: "王小明"})
 	h.requireView("王小明 (carol)")
 	requireAligned(t, h.view(), "王小明 (carol)", "online", "Bobby Tables", "online")
 	// An empty nickname in presence means they cleared it.
-	h.event(EventPresence, callcore.Presence{UserID: "bob", Status: StatusBusy})
+	h.event(EventPresence, callcore.Presence{UserID: "bob", Status: callcore.PresenceBusy})
 	h.requireView("bob                  busy")
 	h.requireNotView("Bobby")
 
@@ -38,14 +38,14 @@ func TestContactsShowNickname(t *testing.T) {
 
 func TestIncomingPromptShowsSponsorNickname(t *testing.T) {
 	h := newHarness(t, Options{})
-	inv := invited("bob", callTypeAudio)
+	inv := invited("bob", callcore.CallTypeAudio)
 	inv.SponsorNickName = "Bobby"
 	h.event(callcore.EventInvited, inv)
 	h.requireView("Incoming audio call", "from Bobby (bob)")
 
 	// Without a nickname: the ID alone.
 	h = newHarness(t, Options{})
-	h.event(callcore.EventInvited, invited("bob", callTypeAudio))
+	h.event(callcore.EventInvited, invited("bob", callcore.CallTypeAudio))
 	h.requireView("from bob ")
 	h.requireNotView("(bob)")
 }

@@ -84,16 +84,16 @@ func (e *recEngine) Subscribe(h func(callcore.Event)) func() {
 }
 
 func (e *recEngine) Login(_ context.Context, u, s string) error { return e.rec("Login %s %s", u, s) }
-func (e *recEngine) Call(_ context.Context, u string, t, to int) (callcore.CallInfo, error) {
+func (e *recEngine) Call(_ context.Context, u string, t callcore.CallType, to int) (callcore.CallInfo, error) {
 	return callcore.CallInfo{InviteID: "out-1", RoomID: 7, Invitees: []string{u}}, e.rec("Call %s %d %d", u, t, to)
 }
-func (e *recEngine) GroupCall(_ context.Context, us []string, t int, g string) (callcore.CallInfo, error) {
+func (e *recEngine) GroupCall(_ context.Context, us []string, t callcore.CallType, g string) (callcore.CallInfo, error) {
 	return callcore.CallInfo{InviteID: "out-g", RoomID: 8, Invitees: us}, e.rec("GroupCall %s %d %q", strings.Join(us, ","), t, g)
 }
-func (e *recEngine) Accept(_ context.Context, id string, r uint32, t int) error {
+func (e *recEngine) Accept(_ context.Context, id string, r uint32, t callcore.CallType) error {
 	return e.rec("Accept %s %d %d", id, r, t)
 }
-func (e *recEngine) Reject(_ context.Context, id string, busy bool, t int) error {
+func (e *recEngine) Reject(_ context.Context, id string, busy bool, t callcore.CallType) error {
 	return e.rec("Reject %s %v %d", id, busy, t)
 }
 func (e *recEngine) Hangup(context.Context) error            { return e.rec("Hangup") }
@@ -248,7 +248,7 @@ func (h *harness) requireCall(want string) {
 	h.t.Fatalf("engine call %q not made; calls: %q", want, h.eng.Calls())
 }
 
-func invited(from string, callType int, others ...string) callcore.Invited {
+func invited(from string, callType callcore.CallType, others ...string) callcore.Invited {
 	return callcore.Invited{
 		InviteID: "inv-1", Sponsor: from, UserIDList: append([]string{"alice"}, others...),
 		InviteData: callcore.InviteData{Version: 4, CallType: callType, RoomID: 42}, Timeout: 30,

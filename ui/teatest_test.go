@@ -26,7 +26,7 @@ func TestIncomingPromptProgram(t *testing.T) {
 	defer m.Close()
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
 	eng.emit(callcore.EventSDKReady, callcore.SDKReady{UserID: "alice"})
-	eng.emit(callcore.EventInvited, invited("bob", callTypeVideo))
+	eng.emit(callcore.EventInvited, invited("bob", callcore.CallTypeVideo))
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
 		return bytes.Contains(b, []byte("Incoming video call")) && bytes.Contains(b, []byte("from bob"))
 	}, teatest.WithDuration(10*time.Second))
@@ -62,7 +62,7 @@ func TestIncomingPromptGolden(t *testing.T) {
 	defer m.Close()
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
 	eng.emit(callcore.EventSDKReady, callcore.SDKReady{UserID: "alice"})
-	eng.emit(callcore.EventInvited, invited("bob", callTypeVideo, "carol"))
+	eng.emit(callcore.EventInvited, invited("bob", callcore.CallTypeVideo, "carol"))
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
 		return bytes.Contains(b, []byte("group call with carol"))
 	}, teatest.WithDuration(10*time.Second))

@@ -24,7 +24,7 @@ func knownFrame() *video.Frame {
 func videoCallWithBob(t *testing.T, renderer string) *harness {
 	t.Helper()
 	h := newHarness(t, Options{Renderer: renderer, Sixel: true})
-	h.event(callcore.EventInvited, invited("bob", callTypeVideo))
+	h.event(callcore.EventInvited, invited("bob", callcore.CallTypeVideo))
 	h.key("a")
 	h.event(callcore.EventUserEnter, callcore.UserRef{UserID: "bob"})
 	h.key("c") // camera off: only bob's pane

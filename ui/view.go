@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/termcall/termcall/callcore"
 )
 
 // View implements tea.Model.
@@ -98,7 +100,7 @@ func (m *Model) contactsView() []string {
 func (m *Model) incomingView() []string {
 	inv := m.invite
 	kind := "audio"
-	if inv.InviteData.CallType == callTypeVideo {
+	if inv.InviteData.CallType == callcore.CallTypeVideo {
 		kind = "video"
 	}
 	var b strings.Builder
@@ -207,7 +209,7 @@ func (m *Model) qualityView() string {
 // renderer output directly (no lipgloss per line: field notes).
 func (m *Model) videoView(width, height int) []string {
 	c := m.call
-	if c == nil || c.callType != callTypeVideo || height < 3 || width < 8 {
+	if c == nil || c.callType != callcore.CallTypeVideo || height < 3 || width < 8 {
 		return nil
 	}
 	type pane struct{ id, caption string }

@@ -15,7 +15,6 @@ import (
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/rtc"
-	"github.com/termcall/termcall/server/proto"
 	"github.com/termcall/termcall/video"
 )
 
@@ -166,8 +165,8 @@ func (s *Session) SetCamera(on bool) {
 }
 
 // SetCallType implements callcore.MediaSession: audio calls send no video.
-func (s *Session) SetCallType(callType int) {
-	if callType == proto.CallTypeVideo && s.callType.Load() != proto.CallTypeVideo {
+func (s *Session) SetCallType(callType callcore.CallType) {
+	if callType == callcore.CallTypeVideo && callcore.CallType(s.callType.Load()) != callcore.CallTypeVideo {
 		s.keyframe.Store(true)
 	}
 	s.callType.Store(int32(callType))
@@ -182,7 +181,7 @@ func (s *Session) SetViews(t callcore.ViewTable) {
 
 // sendingVideo reports whether local video goes out now.
 func (s *Session) sendingVideo() bool {
-	return s.cameraOn.Load() && s.callType.Load() == proto.CallTypeVideo
+	return s.cameraOn.Load() && callcore.CallType(s.callType.Load()) == callcore.CallTypeVideo
 }
 
 // sink returns the cached sink of a view.

@@ -86,20 +86,20 @@ type call struct {
 	drop func(from, to string) bool
 }
 
-func newCall(t *testing.T, hz map[string]float64, callType int) *call {
+func newCall(t *testing.T, hz map[string]float64, callType callcore.CallType) *call {
 	t.Helper()
 	return newCallWith(t, hz, callType, nil)
 }
 
 // newCallWith is newCall with a hook that adjusts each side's options.
-func newCallWith(t *testing.T, hz map[string]float64, callType int, adjust func(id string, o *Options)) *call {
+func newCallWith(t *testing.T, hz map[string]float64, callType callcore.CallType, adjust func(id string, o *Options)) *call {
 	t.Helper()
 	return newCallFull(t, hz, callType, adjust, nil)
 }
 
 // newCallFull is newCallWith with a hook that adjusts each side's
 // MediaCall too.
-func newCallFull(t *testing.T, hz map[string]float64, callType int, adjust func(id string, o *Options), adjustCall func(id string, c *callcore.MediaCall)) *call {
+func newCallFull(t *testing.T, hz map[string]float64, callType callcore.CallType, adjust func(id string, o *Options), adjustCall func(id string, c *callcore.MediaCall)) *call {
 	t.Helper()
 	c := &call{peers: map[string]*peer{}, relay: make(chan func(), 1024), done: make(chan struct{})}
 	go func() {
