@@ -15,7 +15,6 @@
 package callcore
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -30,9 +29,6 @@ import (
 	"github.com/termcall/termcall/callcore/signal"
 	"github.com/termcall/termcall/server/proto"
 )
-
-// ListenerID identifies a handler registered with On.
-type ListenerID uint64
 
 // CallInfo describes an invitation the engine sent.
 type CallInfo struct {
@@ -77,41 +73,9 @@ type Engine struct {
 	logLevel  *slog.LevelVar
 }
 
-type listener struct {
-	id ListenerID
-	fn func(Event)
-}
-
-// link is one login: a signaling client and the credentials to resume.
-type link struct {
-	c       *signal.Client
-	userID  string
-	userSig string
-}
-
 type invitation struct {
 	proto.Invited
 	confirmed bool // seen again since the last reconnect
-}
-
-type member struct {
-	audio, video bool
-	entered      bool // USER_ENTER emitted
-	leaveSent    bool // USER_LEAVE emitted for lost media: the server's leave is not reported again
-	failed       bool // media never connected (PeerFailed)
-}
-
-type room struct {
-	id          uint32
-	callType    CallType
-	inviter     string
-	isGroup     bool
-	members     map[string]*member // other members
-	pending     []string
-	startedAt   time.Time // when a second member joined
-	media       *mediaHandle
-	mediaFailed bool      // ERROR CodeMediaFailed emitted for this call
-	leftReason  EndReason // why we hung up ("" = the user did)
 }
 
 // New creates an engine. It does not connect: Login does.
@@ -164,74 +128,6 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	}, nil
 }
 
-// On registers h for events called name and returns an id for Off.
-// Handlers run on the engine's dispatcher goroutine, in registration order;
-// they may call engine methods, except Close.
-func (e *Engine) On(name EventName, h func(Event)) ListenerID {
-	name = name.canonical()
-	e.hmu.Lock()
-	defer e.hmu.Unlock()
-	e.nextLID++
-	e.handlers[name] = append(e.handlers[name], listener{id: e.nextLID, fn: h})
-	return e.nextLID
-}
-
-// Off removes a handler registered with On. Events already being
-// dispatched may still reach it.
-func (e *Engine) Off(name EventName, id ListenerID) {
-	name = name.canonical()
-	e.hmu.Lock()
-	defer e.hmu.Unlock()
-	e.handlers[name] = slices.DeleteFunc(e.handlers[name], func(l listener) bool { return l.id == id })
-}
-
-// Subscribe registers h for every event the engine emits, the way a shell
-// that shows or records all of them wants it, and returns a function that
-// removes it (calling it again does nothing).
-//
-// h runs like On's handlers: on the dispatcher goroutine, one event at a
-// time in the order the engine emitted them, together with On's handlers
-// in registration order. It may call engine methods, except Close. The
-// engine never waits for the dispatcher (its queue has no bound), so a
-// slow h delays later events and the other handlers, never the engine; a
-// shell that hands events to another goroutine decides there whether to
-// block or drop. Events already being dispatched may still reach h after
-// cancel.
-func (e *Engine) Subscribe(h func(Event)) (cancel func()) {
-	e.hmu.Lock()
-	defer e.hmu.Unlock()
-	e.nextLID++
-	id := e.nextLID
-	e.all = append(e.all, listener{id: id, fn: h})
-	return func() {
-		e.hmu.Lock()
-		defer e.hmu.Unlock()
-		e.all = slices.DeleteFunc(e.all, func(l listener) bool { return l.id == id })
-	}
-}
-
-// emit queues an event. Called with e.mu held so that events keep the
-// order of the state changes that caused them.
-func (e *Engine) emit(name EventName, data any) {
-	ev := Event{Name: name, Time: time.Now(), Data: data}
-	e.events.push(func() {
-		for _, l := range e.listeners(name) {
-			l.fn(ev)
-		}
-	})
-}
-
-// listeners returns the handlers of an event, On's and Subscribe's, in
-// registration order.
-func (e *Engine) listeners(name EventName) []listener {
-	e.hmu.Lock()
-	defer e.hmu.Unlock()
-	ls := slices.Concat(e.handlers[name], e.all)
-	// Both lists are in id order already; merge them.
-	slices.SortFunc(ls, func(a, b listener) int { return cmp.Compare(a.id, b.id) })
-	return ls
-}
-
 // State returns the call state.
 func (e *Engine) State() State {
 	e.mu.Lock()
@@ -260,170 +156,6 @@ func (e *Engine) UserID() string {
 		return ""
 	}
 	return e.userID
-}
-
-// Login connects to the server and logs in. It returns once the server
-// accepted the login; SDK_READY is emitted then.
-func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
-	if !proto.ValidUserID(userID) || userSig == "" {
-		return fmt.Errorf("%w: userID %q", ErrInvalidArgument, userID)
-	}
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return ErrClosed
-	}
-	if e.link != nil {
-		e.mu.Unlock()
-		return fmt.Errorf("%w: already logged in (or logging in)", ErrWrongState)
-	}
-	l := &link{userID: userID, userSig: userSig}
-	e.link = l
-	e.wg.Add(1) // Close waits for a login under way to undo itself
-	e.mu.Unlock()
-	defer e.wg.Done()
-
-	// Close aborts a dial still under way: nothing exists on the server yet.
-	dctx, stopDial := context.WithCancel(ctx)
-	defer stopDial()
-	defer context.AfterFunc(e.life, stopDial)()
-	c, err := signal.Dial(dctx, signal.Config{
-		URL:          e.cfg.ServerURL,
-		ReconnectMin: e.cfg.ReconnectMin,
-		ReconnectMax: e.cfg.ReconnectMax,
-		Logger:       e.log.With("component", "signal"),
-		OnPush:       func(f proto.Frame) { e.handlePush(l, f) },
-		OnReconnect:  func(ctx context.Context, conn *signal.Conn) error { return e.resume(ctx, l, conn) },
-	})
-	if err != nil {
-		e.mu.Lock()
-		if e.link == l {
-			e.link = nil
-		}
-		e.mu.Unlock()
-		return fmt.Errorf("login: %w", err)
-	}
-	e.mu.Lock()
-	if e.closed || e.link != l {
-		if e.link == l {
-			e.link = nil
-		}
-		e.mu.Unlock()
-		_ = c.Close()
-		return fmt.Errorf("login: %w", ErrClosed)
-	}
-	l.c = c
-	e.mu.Unlock()
-
-	// After Close the login request still gets a moment to be answered, so
-	// that a login the server accepted is undone with a logout rather than
-	// left behind as a session waiting for its owner.
-	rctx, stopReq := context.WithCancel(ctx)
-	defer stopReq()
-	defer context.AfterFunc(e.life, func() {
-		t := time.NewTimer(closeGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			stopReq()
-		case <-rctx.Done():
-		}
-	})()
-	req := proto.LoginRequest{SDKAppID: e.cfg.SDKAppID, UserID: userID, UserSig: userSig, SessionID: e.sessionID}
-	undo := false
-	err = c.Request(rctx, proto.TypeLogin, req, func(body json.RawMessage) error {
-		var rep proto.LoginReply
-		if err := decode(body, &rep); err != nil {
-			return err
-		}
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		if e.link != l {
-			return ErrClosed
-		}
-		if e.closed {
-			// Close did not see this login: undo it below.
-			undo = true
-			return nil
-		}
-		e.loggedIn = true
-		e.userID = userID
-		e.ice = rep.ICEServers
-		e.emit(EventSDKReady, SDKReady{Name: "ts_im_ready", UserID: userID})
-		return nil
-	})
-	if err != nil {
-		e.mu.Lock()
-		if e.link == l {
-			e.link = nil
-			e.loggedIn = false
-		}
-		e.mu.Unlock()
-		_ = c.Close()
-		return fmt.Errorf("login: %w", err)
-	}
-	if undo {
-		lctx, cancel := context.WithTimeout(context.Background(), closeGrace)
-		defer cancel()
-		if err := e.logoutLink(lctx, l); err != nil {
-			e.log.Warn("logout of a login that raced Close", "err", err)
-		}
-		return fmt.Errorf("login: %w", ErrClosed)
-	}
-	return nil
-}
-
-// closeGrace bounds how long Close waits for the server to confirm a
-// logout, its own or that of a login still under way.
-const closeGrace = 2 * time.Second
-
-// Logout logs out and disconnects. The server removes us from any call
-// (the others see memberLeft reason "logout"); locally the engine only
-// becomes Idle: no events are emitted for our own leaving. Invitations
-// ringing for us are left to the server (they time out on the caller's
-// side). The engine is logged out even when the logout request failed.
-func (e *Engine) Logout(ctx context.Context) error {
-	e.mu.Lock()
-	l := e.link
-	if l == nil || !e.loggedIn {
-		e.mu.Unlock()
-		return ErrNotLoggedIn
-	}
-	e.mu.Unlock()
-	return e.logoutLink(ctx, l)
-}
-
-// logoutLink ends login l on the server and drops it locally.
-func (e *Engine) logoutLink(ctx context.Context, l *link) error {
-	err := l.c.Request(ctx, proto.TypeLogout, nil, func(json.RawMessage) error {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		e.dropLinkLocked(l)
-		return nil
-	})
-	_ = l.c.Close()
-	e.mu.Lock()
-	e.dropLinkLocked(l)
-	e.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("logout: %w", err)
-	}
-	return nil
-}
-
-// dropLinkLocked forgets a login and every call state silently.
-func (e *Engine) dropLinkLocked(l *link) {
-	if e.link != l {
-		return
-	}
-	e.link = nil
-	e.loggedIn = false
-	if e.room != nil {
-		e.closeRoomLocked(e.room)
-		e.room = nil
-	}
-	e.left = nil
-	clear(e.invites)
 }
 
 // Close logs out if needed and stops the engine's goroutines. Events
@@ -570,7 +302,7 @@ func (e *Engine) invite(ctx context.Context, c *signal.Client, req proto.InviteR
 	return info, nil
 }
 
-// pickInvite finds a ringing invitation: "" means the only one (the most
+// pickInviteLocked finds a ringing invitation: "" means the only one (the most
 // recent if, unexpectedly, several ring).
 func (e *Engine) pickInviteLocked(inviteID string) *invitation {
 	if inviteID != "" {
@@ -737,59 +469,6 @@ func (e *Engine) finishLeft(r *room) {
 		reason = ReasonHangup
 	}
 	e.emit(EventCallEnd, CallEnd{UserID: e.userID, CallEnd: r.duration(time.Now()), Reason: reason, RoomID: r.id})
-}
-
-func (r *room) duration(now time.Time) int {
-	if r.startedAt.IsZero() {
-		return 0
-	}
-	return int(now.Sub(r.startedAt) / time.Second)
-}
-
-// WatchPresence follows the presence of users (replacing any earlier
-// list) and returns their current state. Changes arrive as PRESENCE events.
-func (e *Engine) WatchPresence(ctx context.Context, users []string) ([]Presence, error) {
-	if len(users) > proto.MaxWatch {
-		return nil, fmt.Errorf("%w: at most %d users", ErrInvalidArgument, proto.MaxWatch)
-	}
-	for _, u := range users {
-		if !proto.ValidUserID(u) {
-			return nil, fmt.Errorf("%w: user ID %q", ErrInvalidArgument, u)
-		}
-	}
-	c, err := e.client()
-	if err != nil {
-		return nil, err
-	}
-	var out []Presence
-	err = c.Request(ctx, proto.TypeWatch, proto.WatchRequest{Users: users}, func(body json.RawMessage) (err error) {
-		out, err = decodePresence(body)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("watch presence: %w", err)
-	}
-	e.mu.Lock()
-	e.watching = slices.Clone(users)
-	e.mu.Unlock()
-	return out, nil
-}
-
-// decodePresence reads a watch reply.
-func decodePresence(body json.RawMessage) ([]Presence, error) {
-	var rep proto.WatchReply
-	if err := decode(body, &rep); err != nil {
-		return nil, err
-	}
-	out := make([]Presence, 0, len(rep.Presence))
-	for _, p := range rep.Presence {
-		out = append(out, presenceOf(p))
-	}
-	return out, nil
-}
-
-func presenceOf(p proto.Presence) Presence {
-	return Presence{UserID: p.UserID, Status: PresenceStatus(p.Status), NickName: p.NickName, Avatar: p.Avatar}
 }
 
 // SetSelfInfo sets how the local user is shown to others: the nickname and

@@ -11,6 +11,37 @@ import (
 	"github.com/termcall/termcall/server/proto"
 )
 
+// member is another member of the call, as the engine knows them.
+type member struct {
+	audio, video bool
+	entered      bool // USER_ENTER emitted
+	leaveSent    bool // USER_LEAVE emitted for lost media: the server's leave is not reported again
+	failed       bool // media never connected (PeerFailed)
+}
+
+// room mirrors a call we are in (or, as Engine.left, one we just left).
+type room struct {
+	id          uint32
+	callType    CallType
+	inviter     string
+	isGroup     bool
+	members     map[string]*member // other members
+	pending     []string
+	startedAt   time.Time // when a second member joined
+	media       *mediaHandle
+	mediaFailed bool      // ERROR CodeMediaFailed emitted for this call
+	leftReason  EndReason // why we hung up ("" = the user did)
+}
+
+// duration is how long the call has lasted, in seconds: 0 until a second
+// member joined.
+func (r *room) duration(now time.Time) int {
+	if r.startedAt.IsZero() {
+		return 0
+	}
+	return int(now.Sub(r.startedAt) / time.Second)
+}
+
 // roomFromStateLocked builds the mirror of a call the server put us in;
 // members are added by the caller through memberArrivedLocked.
 func (e *Engine) roomFromStateLocked(st proto.RoomState) *room {
@@ -259,4 +290,15 @@ func (e *Engine) hangupLaterLocked(reason EndReason) {
 			e.log.Warn("automatic hangup", "reason", reason, "err", err)
 		}
 	}()
+}
+
+// sortedMembers lists r's other members in a stable order, for events
+// that must not depend on map order.
+func sortedMembers(r *room) []string {
+	us := make([]string, 0, len(r.members))
+	for u := range r.members {
+		us = append(us, u)
+	}
+	slices.Sort(us)
+	return us
 }
