@@ -46,7 +46,7 @@ func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
 		URL:          e.cfg.ServerURL,
 		ReconnectMin: e.cfg.ReconnectMin,
 		ReconnectMax: e.cfg.ReconnectMax,
-		Logger:       e.log.With("component", "signal"),
+		Logger:       e.log.With("part", "signal"), // e.log has component=callcore already
 		OnPush:       func(f proto.Frame) { e.handlePush(l, f) },
 		OnReconnect:  func(ctx context.Context, conn *signal.Conn) error { return e.resume(ctx, l, conn) },
 	})

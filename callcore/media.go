@@ -43,6 +43,8 @@ type MediaCall struct {
 	// Volume reports each speaker's level (0-100, the local user under
 	// their own ID) about once a second: the engine emits USER_VOICE_VOLUME.
 	Volume func(volumeMap map[string]int)
+	// Logger is the engine's logger; the session adds its own attributes
+	// (which part of the engine, the room) rather than the engine adding them.
 	Logger *slog.Logger
 }
 

@@ -77,7 +77,7 @@ func (e *Engine) openRoomLocked(r *room) {
 		PeerFailed: func(userID string, err error) { e.peerFailed(r, userID, err) },
 		Error:      func(code int, msg string) { e.mediaError(r, code, msg) },
 		Volume:     func(m map[string]int) { e.voiceVolume(r, m) },
-		Logger:     e.log.With("component", "media", "room", r.id),
+		Logger:     e.log,
 	}
 	mute, cam := e.micMuted, e.camOn
 	views := e.views.table(r)
