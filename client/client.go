@@ -54,6 +54,7 @@ type Client struct {
 
 	opts  Options
 	sig   string
+	log   *slog.Logger // Options.Logger behind the client's level
 	level *slog.LevelVar
 	media *mediaParts
 }
@@ -89,7 +90,7 @@ func New(o Options) (*Client, error) {
 	level.Set(slog.LevelDebug)
 	log := slog.New(levelHandler{Handler: base.Handler(), level: level})
 
-	c := &Client{opts: o, sig: sig, level: level}
+	c := &Client{opts: o, sig: sig, log: log, level: level}
 	engOpts := []callcore.Option{callcore.WithLogger(log)}
 	if o.Media != nil {
 		mp, err := buildMedia(*o.Media, log.With("component", "media"))
@@ -133,6 +134,10 @@ func (c *Client) Login(ctx context.Context) error {
 
 // SetSelf changes the self info sent after each later Login.
 func (c *Client) SetSelf(info callcore.SelfInfo) { c.opts.Self = info }
+
+// Logger is Options.Logger behind the client's level: a shell logging
+// through it is silenced by SetLogLevel along with the engine and media.
+func (c *Client) Logger() *slog.Logger { return c.log }
 
 // SetLogLevel changes the level of everything the client logs.
 func (c *Client) SetLogLevel(l slog.Level) { c.level.Set(l) }

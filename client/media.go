@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/termcall/termcall/audio"
@@ -52,9 +53,9 @@ type MediaSpec struct {
 	// snapshots of Client.Factory still work).
 	OnStats    func(media.Stats)
 	StatsEvery time.Duration
-	// Tune adjusts the media options last, for what the spec does not
-	// cover (e.g. a simulated network for tests). Optional.
-	Tune func(*media.Options)
+	// Net is the network media runs on; nil is the real one. Headless
+	// passes a simulated one for its --impair flags.
+	Net transport.Net
 }
 
 // mediaParts is what buildMedia opened: the factory and what to close
@@ -92,7 +93,7 @@ func buildMedia(s MediaSpec, log *slog.Logger) (*mediaParts, error) {
 	opts := media.Options{
 		Width: vcfg.Width, Height: vcfg.Height, FPS: vcfg.FPS, AudioFrame: s.AudioFrame,
 		LoopbackOnly: s.LoopbackICE, RelayOnly: s.RelayOnly, ICEServers: ice,
-		ViewSink: s.ViewSink, OnStats: s.OnStats, StatsEvery: s.StatsEvery, Logger: log,
+		ViewSink: s.ViewSink, OnStats: s.OnStats, StatsEvery: s.StatsEvery, Net: s.Net, Logger: log,
 	}
 	fail := func(err error) (*mediaParts, error) {
 		_ = p.close()
@@ -131,9 +132,6 @@ func buildMedia(s MediaSpec, log *slog.Logger) (*mediaParts, error) {
 		if vin != nil { // nil: video-in none, audio only
 			opts.VideoIn = vin
 		}
-	}
-	if s.Tune != nil {
-		s.Tune(&opts)
 	}
 	f, err := media.NewFactory(opts)
 	if err != nil {

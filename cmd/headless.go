@@ -1,12 +1,12 @@
 package cmd
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/termcall/termcall/client"
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/headless"
 	"github.com/termcall/termcall/server/proto"
@@ -60,7 +60,7 @@ ringing timeout in seconds, default 30, 0 = ring until answered.`,
 	}
 	addLoginFlags(cmd, &opts, &logFile, "")
 	f := cmd.Flags()
-	f.DurationVar(&opts.UserSigExpire, "usersig-expire", headless.DefaultUserSigExpire, "validity of a userSig made from --secret")
+	f.DurationVar(&opts.UserSigExpire, "usersig-expire", client.DefaultUserSigExpire, "validity of a userSig made from --secret")
 	f.BoolVar(&opts.AutoAccept, "auto-accept", false, "accept every invitation")
 	f.BoolVar(&opts.AutoReject, "auto-reject", false, "reject every invitation")
 	f.IntVar(&opts.GroupTimeout, "group-timeout", 0, "ringing timeout of groupCall in seconds (default 30)")
@@ -120,28 +120,16 @@ func addLoginFlags(cmd *cobra.Command, o *headless.Options, logFile *string, def
 // runLogged points o.Logger at the log file, takes the secret from the
 // environment when no flag gave one, and runs run.
 func runLogged(logFile string, o *headless.Options, run func() error) error {
-	log, closeLog, err := openLog(logFile)
+	log, f, err := client.OpenLog(logFile, slog.LevelDebug)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
+	if f != nil {
+		defer f.Close()
+	}
 	o.Logger = log
 	if o.Secret == "" {
 		o.Secret = os.Getenv(config.SecretEnv)
 	}
 	return run()
-}
-
-// openLog returns a logger writing slog text to path, or discarding
-// everything when path is empty, and the function that closes the file.
-func openLog(path string) (*slog.Logger, func(), error) {
-	if path == "" {
-		return slog.New(slog.DiscardHandler), func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open log file: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return log, func() { _ = f.Close() }, nil
 }

@@ -34,7 +34,7 @@ func Root() *cobra.Command {
 		if err != nil {
 			return fmt.Errorf("%w\n(run \"termcall init\" to write an example config file)", err)
 		}
-		return ui.Run(cmd.Context(), cfg, ui.DefaultMedia)
+		return ui.Run(cmd.Context(), cfg)
 	}
 	root.AddCommand(
 		serveCommand(),

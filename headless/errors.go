@@ -35,22 +35,9 @@ const (
 	CodeInternal = 5000
 )
 
-// codeError is a failure whose ERROR line carries code rather than the
-// code errorCode would find: TRTCCalling's device and switch codes.
-type codeError struct {
-	code int
-	err  error
-}
-
-func (e *codeError) Error() string { return e.err.Error() }
-func (e *codeError) Unwrap() error { return e.err }
-
 // errorCode is the code of the ERROR line for a failed command.
 func errorCode(err error) int {
-	var ce *codeError
 	switch {
-	case errors.As(err, &ce):
-		return ce.code
 	case errors.Is(err, ErrWaitTimeout):
 		return CodeWaitTimeout
 	case errors.Is(err, ErrBadArgs):

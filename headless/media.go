@@ -3,26 +3,19 @@ package headless
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
-	"github.com/pion/webrtc/v4"
 
-	"github.com/termcall/termcall/audio"
-	"github.com/termcall/termcall/audio/device"
-	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
-	"github.com/termcall/termcall/callcore/rtc"
+	"github.com/termcall/termcall/client"
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/netsim"
 	"github.com/termcall/termcall/video"
-	"github.com/termcall/termcall/video/camera"
 )
 
 // EventStats is printed by headless mode once per interval and per remote
@@ -104,169 +97,80 @@ func (o MediaOptions) impairedNet() (transport.Net, error) {
 	return n, nil
 }
 
-// mediaSetup is the media of one Run: the factory the engine uses, the
-// opened devices and files, and the view sinks.
-type mediaSetup struct {
-	factory  *media.Factory
-	closers  []io.Closer
-	autoView bool // bind each arriving user's video to a view of their name
-	// iceProblems are the configured ICE servers pion refuses, as ERROR
-	// payloads for the user; the others are used.
-	iceProblems []callcore.Error
+// views are headless's video outputs: with --video-out dir:DIR each view
+// writes PNGs into DIR/VIEW. In echo and dir mode, each arriving user's
+// video is bound to a view of their name (autoView).
+type views struct {
+	autoView bool
+	dir      string // "" for null
+	fps      float64
+	log      *slog.Logger
 
 	mu    sync.Mutex
-	dirs  string // --video-out dir, "" for null
-	fps   float64
 	sinks map[string]video.Sink
-	echo  *media.VideoMirror
-	log   *slog.Logger
 }
 
-func newMediaSetup(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) (*mediaSetup, error) {
+// mediaSpec turns the media flags into the client's media spec, and the
+// views that take the decoded video.
+func mediaSpec(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) (*client.MediaSpec, *views, error) {
 	inet, err := o.impairedNet()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m := &mediaSetup{sinks: map[string]video.Sink{}, fps: o.VideoOutFPS, log: log}
-	ice, problems := checkICEServers(o.ICEServers)
-	m.iceProblems = problems
-	opts := media.Options{
+	v := &views{fps: o.VideoOutFPS, log: log, sinks: map[string]video.Sink{}, autoView: o.Echo}
+	if !o.Echo {
+		vout, err := video.ParseOutput(o.VideoOut)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--video-out: %w", err)
+		}
+		if vout.Kind == video.OutputDir {
+			v.dir, v.autoView = vout.Dir, true
+		}
+	}
+	spec := &client.MediaSpec{
+		AudioIn: o.AudioIn, AudioOut: o.AudioOut, VideoIn: o.VideoIn, Echo: o.Echo,
 		Width: o.Width, Height: o.Height, FPS: o.FPS, AudioFrame: o.AudioFrame,
-		LoopbackOnly: o.LoopbackICE, StatsEvery: o.StatsEvery, ICEServers: ice, Logger: log, OnStats: onStats,
-		ViewSink: m.viewSink, Net: inet,
+		ICEServers: o.ICEServers, LoopbackICE: o.LoopbackICE, Net: inet,
+		ViewSink: v.sink, OnStats: onStats, StatsEvery: o.StatsEvery,
 	}
 	switch o.ICEPolicy {
 	case "", "all":
 	case "relay":
-		opts.RelayOnly = true
+		spec.RelayOnly = true
 	default:
-		return nil, fmt.Errorf("--ice-policy %q: want all or relay", o.ICEPolicy)
+		return nil, nil, fmt.Errorf("--ice-policy %q: want all or relay", o.ICEPolicy)
 	}
-	af := audio.DefaultFormat()
-	if o.AudioFrame != 0 {
-		af.FrameDuration = o.AudioFrame
-	}
-	fail := func(err error) (*mediaSetup, error) {
-		_ = m.close()
-		return nil, err
-	}
-	if o.Echo {
-		e := media.NewAudioEcho(time.Second, af.FrameDuration)
-		opts.AudioIn, opts.AudioOut = e, e
-		pat, err := video.NewPattern(o.Width, o.Height)
-		if err != nil {
-			return fail(fmt.Errorf("echo: %w", err))
-		}
-		m.echo = media.NewVideoMirror(pat)
-		opts.VideoIn = m.echo
-		m.autoView = true
-	} else {
-		aopts := audio.Options{Format: af, Devices: device.NewOpener(device.Config{Logger: log})}
-		in, err := audio.ParseInput(o.AudioIn, aopts)
-		if err != nil {
-			return fail(deviceError(o.AudioIn, "mic", callcore.CodeNoMicrophone, fmt.Errorf("--audio-in: %w", err)))
-		}
-		m.closers = append(m.closers, in)
-		opts.AudioIn = in
-		out, err := audio.ParseOutput(o.AudioOut, aopts)
-		if err != nil {
-			return fail(fmt.Errorf("--audio-out: %w", err))
-		}
-		m.closers = append(m.closers, out)
-		opts.AudioOut = out
-
-		vin, err := video.ParseInput(o.VideoIn)
-		if err != nil {
-			return fail(fmt.Errorf("--video-in: %w", err))
-		}
-		src, err := video.OpenInput(vin, video.Config{Width: o.Width, Height: o.Height, FPS: o.FPS}, video.WithCamera(camera.Opener))
-		switch {
-		case errors.Is(err, video.ErrNoVideo):
-			// --video-in none: audio only.
-		case err != nil:
-			return fail(deviceError(o.VideoIn, "camera", callcore.CodeNoCamera, fmt.Errorf("--video-in: %w", err)))
-		default:
-			m.closers = append(m.closers, src)
-			opts.VideoIn = src
-		}
-		vout, err := video.ParseOutput(o.VideoOut)
-		if err != nil {
-			return fail(fmt.Errorf("--video-out: %w", err))
-		}
-		if vout.Kind == video.OutputDir {
-			m.dirs = vout.Dir
-			m.autoView = true
-		}
-	}
-	f, err := media.NewFactory(opts)
-	if err != nil {
-		return fail(err)
-	}
-	m.factory = f
-	return m, nil
+	return spec, v, nil
 }
 
-// deviceError gives err, the failure to open spec, TRTCCalling's code for
-// a missing device when spec names a device of kind ("mic", "mic:NAME").
-func deviceError(spec, kind string, code int, err error) error {
-	if k, _, _ := strings.Cut(strings.TrimSpace(spec), ":"); k != kind {
-		return err
-	}
-	return &codeError{code: code, err: err}
-}
-
-// checkICEServers converts the configured ICE servers for pion and keeps
-// those it accepts; each one it refuses becomes an ERROR (CodeICEServer)
-// that names the server and why, so that a typo in a TURN URL or a missing
-// credential is loud instead of a call that silently never relays.
-func checkICEServers(in []config.ICEServer) ([]webrtc.ICEServer, []callcore.Error) {
-	servers := make([]webrtc.ICEServer, 0, len(in))
-	for _, s := range in {
-		servers = append(servers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
-	}
-	usable, problems := rtc.CheckICEServers(servers)
-	out := make([]callcore.Error, 0, len(problems))
-	for _, p := range problems {
-		out = append(out, callcore.Error{Code: callcore.CodeICEServer, Msg: p.Error()})
-	}
-	return usable, out
-}
-
-// viewSink resolves a view name: in echo mode every view feeds the mirror;
-// with --video-out dir:DIR a view writes PNGs into DIR/VIEW.
-func (m *mediaSetup) viewSink(viewID string) video.Sink {
-	if m.echo != nil {
-		return m.echo
-	}
-	if m.dirs == "" {
+// sink resolves a view name to its PNG directory sink, made on first use.
+func (v *views) sink(viewID string) video.Sink {
+	if v.dir == "" {
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if k, ok := m.sinks[viewID]; ok {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if k, ok := v.sinks[viewID]; ok {
 		return k
 	}
-	k, err := video.NewDirSink(filepath.Join(m.dirs, filepath.Base(viewID)), m.fps, video.WithLogger(m.log))
+	k, err := video.NewDirSink(filepath.Join(v.dir, filepath.Base(viewID)), v.fps, video.WithLogger(v.log))
 	if err != nil {
-		m.log.Warn("video out", "view", viewID, "err", err)
-		m.sinks[viewID] = nil
+		v.log.Warn("video out", "view", viewID, "err", err)
+		v.sinks[viewID] = nil
 		return nil
 	}
-	m.sinks[viewID] = k
+	v.sinks[viewID] = k
 	return k
 }
 
-func (m *mediaSetup) close() error {
+func (v *views) close() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	var errs []error
-	for _, c := range m.closers {
-		errs = append(errs, c.Close())
-	}
-	m.mu.Lock()
-	for _, k := range m.sinks {
+	for _, k := range v.sinks {
 		if k != nil {
 			errs = append(errs, k.Close())
 		}
 	}
-	m.mu.Unlock()
 	return errors.Join(errs...)
 }

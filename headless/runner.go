@@ -18,7 +18,7 @@ import (
 
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
-	"github.com/termcall/termcall/config/usersig"
+	"github.com/termcall/termcall/client"
 	"github.com/termcall/termcall/server/proto"
 )
 
@@ -26,8 +26,6 @@ import (
 const (
 	// DefaultCallTimeout bounds each engine call (login, invite, accept...).
 	DefaultCallTimeout = 15 * time.Second
-	// DefaultUserSigExpire is the validity of a userSig made from Secret.
-	DefaultUserSigExpire = 24 * time.Hour
 	// quitTimeout bounds the logout on the way out.
 	quitTimeout = 5 * time.Second
 	// maxLine bounds one command line.
@@ -44,7 +42,8 @@ type Options struct {
 	// UserSig logs the user in. When empty it is generated from Secret.
 	UserSig string
 	Secret  string
-	// UserSigExpire is the validity of a generated userSig (default 24h).
+	// UserSigExpire is the validity of a generated userSig (default
+	// client.DefaultUserSigExpire).
 	UserSigExpire time.Duration
 	// AutoAccept accepts every invitation; AutoReject rejects it. They
 	// exclude each other.
@@ -89,9 +88,6 @@ func (o *Options) setDefaults() {
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = DefaultCallTimeout
 	}
-	if o.UserSigExpire <= 0 {
-		o.UserSigExpire = DefaultUserSigExpire
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -99,20 +95,18 @@ func (o *Options) setDefaults() {
 
 // runner is one Run: the engine, the output and the wait bookkeeping.
 type runner struct {
-	opts     Options
-	log      *slog.Logger
-	logLevel *slog.LevelVar // setLogLevel: every log of the run, engine and media included
-	eng      *callcore.Engine
-	out      *output
+	opts   Options
+	log    *slog.Logger
+	client *client.Client
+	eng    *callcore.Engine // client.Engine
+	out    *output
+	waits  *waits
 
-	mu       sync.Mutex
-	counts   map[string]int           // lines printed, by event name
-	consumed map[string]int           // of those, how many a wait has used
-	changed  chan struct{}            // closed and replaced whenever counts changes
-	invites  map[string]inviteSummary // ringing invitations by inviteID, for accept/reject
+	mu      sync.Mutex
+	invites map[string]inviteSummary // ringing invitations by inviteID, for accept/reject
 
 	auto  chan inviteSummary // invitations for the auto-accept/-reject worker
-	media *mediaSetup        // nil: signaling only
+	views *views             // nil: signaling only
 	self  callcore.SelfInfo  // sent after each login; only the command loop touches it
 }
 
@@ -133,65 +127,51 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 		return err
 	}
 	opts.setDefaults()
-	// One level for everything the run logs: the media layer has the
-	// logger from here, not from the engine, so the engine's SetLogLevel
-	// alone would not reach it.
-	level := new(slog.LevelVar)
-	level.Set(slog.LevelDebug)
-	opts.Logger = slog.New(levelHandler{Handler: opts.Logger.Handler(), level: level})
 	r := &runner{
-		opts:     opts,
-		log:      opts.Logger.With("part", "headless", "user", opts.UserID),
-		logLevel: level,
-		self:     opts.Self,
-		out:      &output{w: stdout},
-		counts:   make(map[string]int),
-		consumed: make(map[string]int),
-		changed:  make(chan struct{}),
-		invites:  make(map[string]inviteSummary),
-		auto:     make(chan inviteSummary, 16),
+		opts:    opts,
+		log:     opts.Logger.With("part", "headless", "user", opts.UserID),
+		self:    opts.Self,
+		out:     &output{w: stdout},
+		waits:   newWaits(),
+		invites: make(map[string]inviteSummary),
+		auto:    make(chan inviteSummary, 16),
 	}
-	if opts.UserSig == "" {
-		sig, err := usersig.GenerateNow(opts.Secret, opts.SDKAppID, opts.UserID, opts.UserSigExpire)
-		if err != nil {
-			return fmt.Errorf("make userSig: %w", err)
-		}
-		r.opts.UserSig = sig
+	co := client.Options{
+		Server: opts.ServerURL, SDKAppID: opts.SDKAppID, UserID: opts.UserID,
+		UserSig: opts.UserSig, Secret: opts.Secret, UserSigExpire: opts.UserSigExpire,
+		GroupTimeout: opts.GroupTimeout, Logger: opts.Logger,
 	}
-
-	engOpts := []callcore.Option{callcore.WithLogger(opts.Logger)}
 	if opts.Media.Enabled {
-		ms, err := newMediaSetup(opts.Media, opts.Logger, func(st media.Stats) { r.emit(EventStats, time.Now(), st) })
+		spec, v, err := mediaSpec(opts.Media, opts.Logger, func(st media.Stats) { r.emit(EventStats, time.Now(), st) })
 		if err != nil {
-			code := CodeBadArgs
-			var ce *codeError
-			if errors.As(err, &ce) {
-				code = ce.code // no microphone / no camera
-			}
-			r.printError(code, err.Error(), "media")
+			r.printError(CodeBadArgs, err.Error(), "media")
 			return fmt.Errorf("%w: %w", ErrBadOptions, err)
 		}
 		defer func() {
-			if err := ms.close(); err != nil {
-				r.log.Debug("close media", "err", err)
+			if err := v.close(); err != nil {
+				r.log.Debug("close video out", "err", err)
 			}
 		}()
-		r.media = ms
-		engOpts = append(engOpts, callcore.WithMedia(ms.factory))
-		// Like the engine's own ERROR events (no cmd): the same code comes
-		// from the media layer for a server handed out at call time.
-		for _, p := range ms.iceProblems {
-			r.emit(string(callcore.EventError), time.Now(), p)
-		}
+		co.Media, r.views = spec, v
 	}
-	// Without media, USER_ENTER fires when a member joins the call; with
-	// it, when media with the member is connected.
-	eng, err := callcore.New(callcore.Config{ServerURL: opts.ServerURL, SDKAppID: opts.SDKAppID, GroupTimeout: opts.GroupTimeout},
-		engOpts...)
+	c, err := client.New(co)
 	if err != nil {
-		return fmt.Errorf("start engine: %w", err)
+		code := CodeBadArgs
+		var ce *callcore.CodedError
+		if errors.As(err, &ce) {
+			code = ce.Code // no microphone / no camera
+		}
+		r.printError(code, err.Error(), "media")
+		return fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}
-	r.eng = eng
+	r.client, r.eng = c, c.Engine
+	r.log = c.Logger().With("part", "headless", "user", opts.UserID)
+	// Like the engine's own ERROR events (no cmd): the same code comes
+	// from the media layer for a server handed out at call time.
+	for _, p := range c.Problems {
+		r.emit(string(callcore.EventError), time.Now(), p)
+	}
+	eng := c.Engine
 	unsubscribe := eng.Subscribe(r.onEvent)
 
 	// The worker answers invitations off the engine's event goroutine, so
@@ -206,7 +186,7 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 
 	close(workerDone)
 	wg.Wait()
-	if cerr := eng.Close(); cerr != nil {
+	if cerr := c.Close(); cerr != nil {
 		r.log.Debug("close engine", "err", cerr)
 	}
 	r.log.Debug("engine closed")
@@ -300,7 +280,7 @@ func (r *runner) execLine(ctx context.Context, line string) (quit bool) {
 func (r *runner) exec(ctx context.Context, c command) error {
 	switch c.op {
 	case opWait:
-		return r.wait(ctx, c.event, c.duration)
+		return r.waits.wait(ctx, c.event, c.duration)
 	case opSleep:
 		t := time.NewTimer(c.duration)
 		defer t.Stop()
@@ -318,15 +298,14 @@ func (r *runner) exec(ctx context.Context, c command) error {
 	case opStopLocalView:
 		return r.eng.StopLocalView(c.view)
 	case opSetLogLevel:
-		r.logLevel.Set(c.level)
-		r.eng.SetLogLevel(c.level)
+		r.client.SetLogLevel(c.level)
 		return nil
 	case opStats:
-		if r.media == nil {
+		if r.client.Factory == nil {
 			return fmt.Errorf("%w: stats: media is off", ErrBadArgs)
 		}
 		now := time.Now()
-		for _, st := range r.media.factory.Snapshot() {
+		for _, st := range r.client.Factory.Snapshot() {
 			r.emit(EventStats, now, st)
 		}
 		return nil
@@ -397,7 +376,7 @@ func switchFailed(code int, err error) error {
 	if n := callcore.ErrorCode(cause); !strings.Contains(err.Error(), strconv.Itoa(n)) {
 		err = fmt.Errorf("%w (code %d)", err, n)
 	}
-	return &codeError{code: code, err: err}
+	return &callcore.CodedError{Code: code, Err: err}
 }
 
 // login logs in with the configured user (the caller prints a refusal);
@@ -406,7 +385,7 @@ func switchFailed(code int, err error) error {
 func (r *runner) login(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 	defer cancel()
-	if err := r.eng.Login(ctx, r.opts.UserID, r.opts.UserSig); err != nil {
+	if err := r.eng.Login(ctx, r.opts.UserID, r.client.UserSig()); err != nil {
 		return err
 	}
 	if r.self != (callcore.SelfInfo{}) {
@@ -449,7 +428,7 @@ func (r *runner) onEvent(ev callcore.Event) {
 		r.mu.Unlock()
 	}
 	r.emit(string(ev.Name), ev.Time, ev.Data)
-	if ref, ok := ev.Data.(callcore.UserRef); ok && ev.Name == callcore.EventUserEnter && r.media != nil && r.media.autoView {
+	if ref, ok := ev.Data.(callcore.UserRef); ok && ev.Name == callcore.EventUserEnter && r.views != nil && r.views.autoView {
 		// --video-out dir or echo: show every member's video without a
 		// startRemoteView per member.
 		if err := r.eng.StartRemoteView(ref.UserID, ref.UserID); err != nil {
@@ -538,53 +517,5 @@ func (r *runner) emit(name string, ts time.Time, payload any) {
 		r.log.Warn("print event", "event", name, "err", err)
 		return
 	}
-	r.mu.Lock()
-	r.counts[name]++
-	close(r.changed)
-	r.changed = make(chan struct{})
-	r.mu.Unlock()
-}
-
-// wait blocks until an event called name has been printed that no earlier
-// wait has used, or until d has passed. Each wait uses one event, so an
-// event printed before the wait satisfies it and two waits need two events.
-func (r *runner) wait(ctx context.Context, name string, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for {
-		r.mu.Lock()
-		if r.counts[name] > r.consumed[name] {
-			r.consumed[name]++
-			r.mu.Unlock()
-			return nil
-		}
-		changed := r.changed
-		r.mu.Unlock()
-		select {
-		case <-changed:
-		case <-t.C:
-			return fmt.Errorf("%w: no %s within %v", ErrWaitTimeout, name, d)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// levelHandler drops records below a level that setLogLevel changes at
-// run time, in front of the log file's handler.
-type levelHandler struct {
-	slog.Handler
-	level *slog.LevelVar
-}
-
-func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.level.Level() && h.Handler.Enabled(ctx, l)
-}
-
-func (h levelHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return levelHandler{Handler: h.Handler.WithAttrs(as), level: h.level}
-}
-
-func (h levelHandler) WithGroup(name string) slog.Handler {
-	return levelHandler{Handler: h.Handler.WithGroup(name), level: h.level}
+	r.waits.printed(name)
 }

@@ -1,19 +1,19 @@
 package ui
 
 import (
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/client"
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/video"
 )
 
-// DefaultMedia stands in for missing devices and says so with TRTCCalling's
+// The TUI's media stands in for missing devices and says so with TRTCCalling's
 // codes, and reports configured ICE servers pion refuses as ERRORs while
 // using the others.
-func TestDefaultMediaCodesAndICEServers(t *testing.T) {
+func TestMediaCodesAndICEServers(t *testing.T) {
 	cfg := config.Config{
 		// Names no machine has, so that both fall back everywhere.
 		AudioIn: "mic:no-such-microphone-termcall-test", AudioOut: "null", VideoIn: "camera:/dev/no-such-camera-termcall-test",
@@ -23,7 +23,8 @@ func TestDefaultMediaCodesAndICEServers(t *testing.T) {
 			{URLs: []string{"turn:127.0.0.1:3479"}, Username: "u", Credential: "p"},
 		},
 	}
-	md, err := DefaultMedia(cfg, func(string) video.Sink { return nil }, slog.New(slog.DiscardHandler))
+	md, err := client.New(client.Options{Server: "ws://127.0.0.1:1/ws", UserID: "alice", UserSig: "sig",
+		Media: mediaSpec(cfg, func(string) video.Sink { return nil })})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,10 +39,10 @@ func TestDefaultMediaCodesAndICEServers(t *testing.T) {
 			t.Errorf("notes %q lack %q", notes, want)
 		}
 	}
-	if len(md.Errors) != 1 {
-		t.Fatalf("errors %+v, want one for the TURN server without credentials", md.Errors)
+	if len(md.Problems) != 1 {
+		t.Fatalf("errors %+v, want one for the TURN server without credentials", md.Problems)
 	}
-	e := md.Errors[0]
+	e := md.Problems[0]
 	if e.Code != callcore.CodeICEServer || !strings.Contains(e.Msg, "turn:127.0.0.1:3478?transport=udp") || !strings.Contains(e.Msg, "username") {
 		t.Fatalf("ICE error %+v: want code %d naming the server and why", e, callcore.CodeICEServer)
 	}

@@ -11,11 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/termcall/termcall/client"
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/headless"
 	"github.com/termcall/termcall/server"
@@ -56,15 +55,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.LogFile), 0o700); err != nil {
-		return fmt.Errorf("log file: %w", err)
-	}
-	logf, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	log, logf, err := client.OpenLog(cfg.LogFile, slog.LevelInfo)
 	if err != nil {
-		return fmt.Errorf("log file: %w", err)
+		return err
 	}
 	defer logf.Close()
-	log := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	// A fresh secret per run: nobody else can log in to this server.
 	secret := make([]byte, 32)
@@ -111,7 +106,7 @@ func Run(ctx context.Context, o Options) error {
 		wg.Wait()
 	}()
 
-	err = ui.Run(ctx, cfg, ui.DefaultMedia)
+	err = ui.Run(ctx, cfg)
 	stopEcho()
 	select {
 	case eerr := <-echoErr:
