@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/termcall/termcall/callcore/signal"
+	"github.com/termcall/termcall/internal/logging"
 	"github.com/termcall/termcall/server/proto"
 )
 
@@ -106,7 +107,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	// caller's handler lets through.
 	lv := new(slog.LevelVar)
 	lv.Set(slog.LevelDebug)
-	logger := slog.New(levelHandler{Handler: o.logger.Handler(), level: lv})
+	logger := slog.New(logging.WithLevel(o.logger.Handler(), lv))
 	var sid [16]byte
 	if _, err := rand.Read(sid[:]); err != nil {
 		return nil, fmt.Errorf("session id: %w", err)

@@ -1,7 +1,6 @@
 package callcore
 
 import (
-	"context"
 	"log/slog"
 	"time"
 )
@@ -36,22 +35,3 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithMedia plugs in the media layer. Without it the engine does signaling
 // only and USER_ENTER fires when a member joins the call.
 func WithMedia(f MediaFactory) Option { return func(o *options) { o.media = f } }
-
-// levelHandler filters records below a level that can change at run time
-// (Engine.SetLogLevel) in front of the caller's handler.
-type levelHandler struct {
-	slog.Handler
-	level *slog.LevelVar
-}
-
-func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.level.Level() && h.Handler.Enabled(ctx, l)
-}
-
-func (h levelHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return levelHandler{Handler: h.Handler.WithAttrs(as), level: h.level}
-}
-
-func (h levelHandler) WithGroup(name string) slog.Handler {
-	return levelHandler{Handler: h.Handler.WithGroup(name), level: h.level}
-}

@@ -16,6 +16,7 @@ import (
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
 	"github.com/termcall/termcall/config/usersig"
+	"github.com/termcall/termcall/internal/logging"
 )
 
 // DefaultUserSigExpire is the validity of a userSig made from a secret.
@@ -88,7 +89,7 @@ func New(o Options) (*Client, error) {
 	// own SetLogLevel would not reach the media layer's logger.
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelDebug)
-	log := slog.New(levelHandler{Handler: base.Handler(), level: level})
+	log := slog.New(logging.WithLevel(base.Handler(), level))
 
 	c := &Client{opts: o, sig: sig, log: log, level: level}
 	engOpts := []callcore.Option{callcore.WithLogger(log)}

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -23,23 +22,4 @@ func OpenLog(path string, level slog.Level) (*slog.Logger, *os.File, error) {
 		return nil, nil, fmt.Errorf("log file: %w", err)
 	}
 	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level})), f, nil
-}
-
-// levelHandler drops records below a level that can change at run time
-// (Client.SetLogLevel) in front of the caller's handler.
-type levelHandler struct {
-	slog.Handler
-	level *slog.LevelVar
-}
-
-func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.level.Level() && h.Handler.Enabled(ctx, l)
-}
-
-func (h levelHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return levelHandler{Handler: h.Handler.WithAttrs(as), level: h.level}
-}
-
-func (h levelHandler) WithGroup(name string) slog.Handler {
-	return levelHandler{Handler: h.Handler.WithGroup(name), level: h.level}
 }

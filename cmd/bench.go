@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -58,12 +59,7 @@ steady growth; warm-up happens in the first calls).`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			return bench.WriteTable(cmd.OutOrStdout(), res)
+			return writeResult(cmd, asJSON, res, func(w io.Writer) error { return bench.WriteTable(w, res) })
 		},
 	}
 	f := cmd.Flags()
@@ -91,10 +87,15 @@ func runSoak(cmd *cobra.Command, o bench.SoakOptions, quiet, asJSON bool) error 
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+	return writeResult(cmd, asJSON, res, func(w io.Writer) error { return bench.WriteSoakTable(w, res) })
+}
+
+// writeResult prints a result as indented JSON or as its table.
+func writeResult(cmd *cobra.Command, asJSON bool, res any, table func(io.Writer) error) error {
+	if !asJSON {
+		return table(cmd.OutOrStdout())
 	}
-	return bench.WriteSoakTable(cmd.OutOrStdout(), res)
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
 }
