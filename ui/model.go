@@ -230,7 +230,6 @@ func New(eng Engine, opts Options) *Model {
 		width:    80,
 		height:   24,
 	}
-	m.hub.sync = opts.sync
 	m.pump = newPump(eng)
 	m.layout()
 	for _, e := range opts.StartErrors {

@@ -30,13 +30,20 @@ type videoFrameMsg struct{}
 
 // videoView is one named view: a video.Sink the media layer writes decoded
 // frames into. It keeps only the latest frame.
+//
+// A decoder must never wait for a redraw, so frames change hands instead of
+// being shared: a write fills a buffer no one else holds and swaps it in as
+// latest; the UI takes latest when it draws, and gives back the frame it
+// drew before as the writers' spare. mu guards only those swaps: it is never
+// held while a frame is copied or drawn.
 type videoView struct {
 	id  string
 	hub *videoHub
 
-	mu    sync.Mutex
-	frame *video.Frame // owned copy of the latest frame, nil before the first
-	seq   uint64       // bumped on every frame and on Close
+	mu     sync.Mutex
+	latest *video.Frame // newest frame the UI has not taken; nil after Close
+	spare  *video.Frame // a buffer for the next write (nil: allocate one)
+	seq    uint64       // bumped on every frame and on Close
 }
 
 // WriteFrame implements video.Sink: it copies f (the caller keeps it) and
@@ -46,13 +53,19 @@ func (v *videoView) WriteFrame(f *video.Frame) error {
 		return video.ErrBadSize
 	}
 	v.mu.Lock()
-	if v.frame == nil || v.frame.Width != f.Width || v.frame.Height != f.Height {
-		v.frame = video.NewFrame(f.Width, f.Height)
+	buf := v.spare
+	v.spare = nil
+	v.mu.Unlock()
+	if buf == nil || buf.Width != f.Width || buf.Height != f.Height {
+		buf = video.NewFrame(f.Width, f.Height)
 	}
 	cw, ch := f.ChromaSize()
-	copyPlane(v.frame.Y, v.frame.YStride, f.Y, f.YStride, f.Width, f.Height)
-	copyPlane(v.frame.U, v.frame.UStride, f.U, f.UStride, cw, ch)
-	copyPlane(v.frame.V, v.frame.VStride, f.V, f.VStride, cw, ch)
+	copyPlane(buf.Y, buf.YStride, f.Y, f.YStride, f.Width, f.Height)
+	copyPlane(buf.U, buf.UStride, f.U, f.UStride, cw, ch)
+	copyPlane(buf.V, buf.VStride, f.V, f.VStride, cw, ch)
+	v.mu.Lock()
+	v.recycleLocked(v.latest) // never drawn: nobody holds it
+	v.latest = buf
 	v.seq++
 	v.mu.Unlock()
 	v.hub.wake()
@@ -63,11 +76,36 @@ func (v *videoView) WriteFrame(f *video.Frame) error {
 // ends; the view stays (the UI owns it) but shows no picture.
 func (v *videoView) Close() error {
 	v.mu.Lock()
-	v.frame = nil
+	v.recycleLocked(v.latest)
+	v.latest = nil
 	v.seq++
 	v.mu.Unlock()
 	v.hub.wake()
 	return nil
+}
+
+// take hands the UI what changed since seen: the newest frame (nil: the
+// view was closed) and its seq; changed is false when nothing did. drawn is
+// the frame the UI drew until now, which it no longer needs once there is
+// something newer.
+func (v *videoView) take(seen uint64, drawn *video.Frame) (f *video.Frame, seq uint64, changed bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.seq == seen {
+		return nil, seen, false
+	}
+	f = v.latest
+	v.latest = nil
+	v.recycleLocked(drawn)
+	return f, v.seq, true
+}
+
+// recycleLocked keeps f, which nobody holds any more, as the next write's
+// buffer: one spare is enough at steady state.
+func (v *videoView) recycleLocked(f *video.Frame) {
+	if f != nil && v.spare == nil {
+		v.spare = f
+	}
 }
 
 func copyPlane(dst []byte, dstStride int, src []byte, srcStride, w, h int) {
@@ -89,14 +127,17 @@ type videoHub struct {
 	notify chan struct{} // capacity 1: "some view has a new frame"
 	done   chan struct{}
 	last   atomic.Int64 // unix nanos of the last redraw message
-	sync   bool         // tests: no background waits
 
 	// Bubble Tea goroutine only.
-	cache map[string]paneCache
+	panes map[string]*paneState
 }
 
-type paneCache struct {
-	seq        uint64
+// paneState is the UI's side of a view: the frame it took and what it drew
+// from it, reused while neither the frame, the size nor the renderer changed.
+type paneState struct {
+	frame      *video.Frame // nil: no picture
+	seq        uint64       // the view's seq when frame was taken
+	drawn      bool         // lines hold frame drawn at cols x rows by kind
 	cols, rows int
 	kind       render.Kind
 	lines      []string
@@ -107,7 +148,7 @@ func newVideoHub(done chan struct{}) *videoHub {
 		views:  make(map[string]*videoView),
 		notify: make(chan struct{}, 1),
 		done:   done,
-		cache:  make(map[string]paneCache),
+		panes:  make(map[string]*paneState),
 	}
 }
 
@@ -216,27 +257,38 @@ func blankLines(cols, rows int) []string {
 	return lines
 }
 
+// paneDrawer draws a frame into exactly rows lines of cols cells (the
+// renderers; tests hold a draw mid-way with their own).
+type paneDrawer interface {
+	kind() render.Kind
+	draw(f *video.Frame, cols, rows int) []string
+}
+
 // pane renders one view into cols x rows cells, reusing the last result
-// while neither the frame, the size nor the renderer changed.
-func (h *videoHub) pane(r *renderers, id string, cols, rows int) []string {
+// while neither the frame, the size nor the renderer changed. The frame is
+// the UI's own once taken, so it is drawn without any lock a writer needs.
+func (h *videoHub) pane(d paneDrawer, id string, cols, rows int) []string {
 	if cols <= 0 || rows <= 0 {
 		return nil
 	}
-	v := h.view(id)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	c, ok := h.cache[id]
-	if ok && c.seq == v.seq && c.cols == cols && c.rows == rows && c.kind == r.kind() {
-		return c.lines
+	p := h.panes[id]
+	if p == nil {
+		p = &paneState{}
+		h.panes[id] = p
 	}
-	var lines []string
-	if v.frame == nil {
-		lines = placeholder(cols, rows, "no video")
+	if f, seq, changed := h.view(id).take(p.seq, p.frame); changed {
+		p.frame, p.seq, p.drawn = f, seq, false
+	}
+	if p.drawn && p.cols == cols && p.rows == rows && p.kind == d.kind() {
+		return p.lines
+	}
+	if p.frame == nil {
+		p.lines = placeholder(cols, rows, "no video")
 	} else {
-		lines = r.draw(v.frame, cols, rows)
+		p.lines = d.draw(p.frame, cols, rows)
 	}
-	h.cache[id] = paneCache{seq: v.seq, cols: cols, rows: rows, kind: r.kind(), lines: lines}
-	return lines
+	p.drawn, p.cols, p.rows, p.kind = true, cols, rows, d.kind()
+	return p.lines
 }
 
 // placeholder is a blank pane with a centred note.

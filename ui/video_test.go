@@ -132,3 +132,131 @@ func TestRendererChoiceFollowsTerminal(t *testing.T) {
 		})
 	}
 }
+
+// heldDrawer draws with the real renderers, but its first draw stops
+// mid-way (after it has started reading the frame) until release closes.
+type heldDrawer struct {
+	*renderers
+	started chan *video.Frame
+	release chan struct{}
+	once    bool
+}
+
+func (d *heldDrawer) draw(f *video.Frame, cols, rows int) []string {
+	if !d.once {
+		d.once = true
+		_ = f.Y[0] // reading the frame, as a renderer does
+		d.started <- f
+		<-d.release
+	}
+	return d.renderers.draw(f, cols, rows)
+}
+
+// A decoder writing into a sink never waits for the UI: frames written
+// while a pane is being drawn land at once, the frame being drawn is not
+// touched by them, and the next draw shows the newest.
+func TestWriteDoesNotWaitForDraw(t *testing.T) {
+	done := make(chan struct{})
+	defer close(done)
+	hub := newVideoHub(done)
+	sink := hub.view(LocalViewID)
+	if err := sink.WriteFrame(knownFrame()); err != nil {
+		t.Fatal(err)
+	}
+	d := &heldDrawer{renderers: newRenderers(render.KindASCII, false), started: make(chan *video.Frame), release: make(chan struct{})}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(d.release)
+		}
+	}
+	defer release()
+	drawn := make(chan []string)
+	go func() { drawn <- hub.pane(d, LocalViewID, 40, 10) }()
+	held := <-d.started
+
+	pat, err := video.NewPattern(64, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *video.Frame
+	wrote := make(chan error, 1)
+	go func() {
+		// More writes than there are buffers, so that spares are reused.
+		for i := range 5 {
+			last = pat.Frame(i + 1)
+			if err := sink.WriteFrame(last); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- nil
+	}()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("WriteFrame blocked while a pane was being drawn")
+	}
+	if want := knownFrame(); string(held.Y) != string(want.Y) || string(held.U) != string(want.U) {
+		t.Fatal("a write changed the frame being drawn")
+	}
+	release()
+	want := render.New(render.KindASCII).Render(knownFrame(), 40, 10)
+	if got := <-drawn; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("held draw:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	want = render.New(render.KindASCII).Render(last, 40, 10)
+	if got := hub.pane(d, LocalViewID, 40, 10); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("next draw is not the newest frame:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Writers and the UI at full speed on one view: with -race this checks
+// that a frame is only ever touched by one side, including the recycled
+// spares and Close.
+func TestSinkWritersAndDrawsConcurrently(t *testing.T) {
+	done := make(chan struct{})
+	defer close(done)
+	hub := newVideoHub(done)
+	sink := hub.view(RemoteViewID("bob"))
+	r := newRenderers(render.KindASCII, false)
+	pat, err := video.NewPattern(64, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	writers := make(chan struct{})
+	for w := range 2 {
+		go func() {
+			defer func() { writers <- struct{}{} }()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				f := pat.Frame(i)
+				if w == 1 && i%50 == 49 {
+					_ = sink.Close()
+					f = video.NewFrame(32+i%3, 16) // a size change now and then
+				}
+				if err := sink.WriteFrame(f); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for range 300 {
+		if lines := hub.pane(r, RemoteViewID("bob"), 20, 6); len(lines) != 6 {
+			t.Fatalf("%d lines", len(lines))
+		}
+	}
+	close(stop)
+	<-writers
+	<-writers
+}
