@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
@@ -816,14 +815,4 @@ func (m *Model) pageKeys() keymap.Page {
 		return m.keys.Prompt()
 	}
 	return m.keys.Contacts()
-}
-
-// sortedVolumes is for stable rendering of USER_VOICE_VOLUME in the log.
-func sortedKeys[V any](mp map[string]V) []string {
-	ks := make([]string, 0, len(mp))
-	for k := range mp {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -37,14 +37,6 @@ func (m *Model) View() string {
 	return strings.Join(append(out, bottom...), "\n")
 }
 
-func countLines(ls []string) int {
-	n := 0
-	for _, l := range ls {
-		n += strings.Count(l, "\n") + 1
-	}
-	return n
-}
-
 func (m *Model) headerView() string {
 	who := m.self
 	state := m.st.Presence.Offline.Render("connecting")
@@ -125,41 +117,6 @@ func (m *Model) incomingView() []string {
 	b.WriteString(fmt.Sprintf("\n\n[%s] accept   [%s] reject",
 		m.keys.Accept.Help().Key, m.keys.Reject.Help().Key))
 	return []string{"", m.st.Prompt.Render(b.String())}
-}
-
-func clock(d time.Duration) string { return formatDuration(int(max(d, 0) / time.Second)) }
-
-func (m *Model) callView() []string {
-	c := m.call
-	now := m.opts.Now()
-	var lines []string
-	switch {
-	case m.phase == phaseOutgoing:
-		target := joinUsers(c.pending)
-		if c.groupID != "" {
-			target = "group " + c.groupID
-		}
-		lines = append(lines, fmt.Sprintf("%s %s call to %s · ringing %s",
-			m.st.PromptHead.Render("Calling"), callTypeName(c.callType), target, clock(now.Sub(c.dialedAt))))
-	case c.startedAt.IsZero():
-		lines = append(lines, fmt.Sprintf("%s %s call · connecting…", m.st.PromptHead.Render("In call"), callTypeName(c.callType)))
-	default:
-		lines = append(lines, fmt.Sprintf("%s %s call · %s · %s", m.st.PromptHead.Render("In call"),
-			callTypeName(c.callType), clock(now.Sub(c.startedAt)), m.qualityView()))
-	}
-	lines = append(lines, m.participantLine("you", !m.micMuted, m.camOn, -1, ""))
-	for _, id := range c.order {
-		p := c.parts[id]
-		state := ""
-		if !p.entered {
-			state = "connecting"
-		}
-		lines = append(lines, m.participantLine(id, p.audio, p.video, p.volume, state))
-	}
-	if m.phase == phaseInCall && len(c.pending) > 0 {
-		lines = append(lines, m.st.Status.Render("ringing: "+joinUsers(c.pending)))
-	}
-	return lines
 }
 
 func (m *Model) participantLine(name string, audio, video bool, volume int, state string) string {
@@ -257,15 +214,6 @@ func (m *Model) videoView(width, height int) []string {
 		}
 	}
 	return out
-}
-
-// fit pads or cuts s to exactly w cells (captions are plain text).
-func fit(s string, w int) string {
-	r := []rune(s)
-	if len(r) > w {
-		return string(r[:w])
-	}
-	return s + strings.Repeat(" ", w-len(r))
 }
 
 func (m *Model) statusLines() []string {

@@ -30,14 +30,6 @@ func (c contactItem) FilterValue() string { return strings.TrimSpace(c.id + " " 
 // what a call needs, or the ID alone.
 func (c contactItem) label() string { return displayName(c.id, c.nick) }
 
-// displayName shows a user with their nickname: "Bobby (bob)", or "bob".
-func displayName(id, nick string) string {
-	if nick == "" || nick == id {
-		return id
-	}
-	return nick + " (" + id + ")"
-}
-
 // minNameWidth is the name column's width without long nicknames.
 const minNameWidth = 20
 
@@ -150,22 +142,4 @@ func contactIDs(l list.Model) []string {
 		}
 	}
 	return out
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-func joinUsers(users []string) string {
-	switch len(users) {
-	case 0:
-		return "nobody"
-	case 1, 2, 3:
-		return strings.Join(users, ", ")
-	default:
-		return fmt.Sprintf("%s and %d more", strings.Join(users[:2], ", "), len(users)-2)
-	}
 }
