@@ -32,7 +32,7 @@ vet:
 
 # The test command the README and CI use: race detector on, every package.
 test: deps vet
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	GORACE=atexit_sleep_ms=50 $(GO) test -race -count=1 -parallel 3 -timeout 15m $(PKGS)
 
 # Speed on this machine: call setup, one-way audio latency and CPU per
 # client (termcall bench), then the codec and jitter buffer benchmarks.

@@ -26,6 +26,7 @@ func connect(t *testing.T, a, b *client, callType CallType) CallInfo {
 }
 
 func TestOneToOneAcceptHangup(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	alice := newClient(t, srv.URL(), "alice")
 	bob := newClient(t, srv.URL(), "bob")
@@ -176,6 +177,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	alice := newClient(t, srv.URL(), "alice")
 	bob := newClient(t, srv.URL(), "bob")
@@ -201,6 +203,7 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestGroupCall(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	alice := newClientCfg(t, Config{ServerURL: srv.URL(), SDKAppID: testAppID, GroupTimeout: 2}, "alice")
 	bob := newClient(t, srv.URL(), "bob")

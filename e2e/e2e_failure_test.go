@@ -69,8 +69,9 @@ func TestStatsCommandBitratesAndVolumeWithoutStats(t *testing.T) {
 	time.Sleep(2 * time.Second) // a window of media to measure
 	alice.Send(t, "stats")
 	st := alice.Expect(t, "STATS", waitLong, nil)
-	// 320x240@15 VP8 at 300 kbit/s plus Opus at 32: far above 50 either way.
-	if fnum(st, "sendKbps") < 50 || fnum(st, "recvKbps") < 50 {
+	// Opus alone is about 30 kbit/s and the pattern adds some: a stats
+	// command that does not measure reports 0.
+	if fnum(st, "sendKbps") < 20 || fnum(st, "recvKbps") < 20 {
 		t.Fatalf("stats command: sendKbps %v recvKbps %v", st["sendKbps"], st["recvKbps"])
 	}
 }

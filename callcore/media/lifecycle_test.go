@@ -93,6 +93,7 @@ func TestRemovePeerClosesDecoders(t *testing.T) {
 // turns the camera on) starts sending video with a keyframe, and the far
 // side decodes it.
 func TestAudioCallSwitchedToVideo(t *testing.T) {
+	t.Parallel()
 	c := newCall(t, twoTones, proto.CallTypeAudio)
 	a, b := c.peers["alice"], c.peers["bob"]
 	// What the engine does for an audio call: the camera starts off.
@@ -126,6 +127,7 @@ func TestAudioCallSwitchedToVideo(t *testing.T) {
 
 // USER_VOICE_VOLUME goes out once a second with periodic stats off.
 func TestVolumeEverySecondWithoutStats(t *testing.T) {
+	t.Parallel()
 	c := newCallWith(t, twoTones, proto.CallTypeAudio, func(_ string, o *Options) { o.StatsEvery = 0 })
 	b := c.peers["bob"]
 	c.connect("alice", "bob")
@@ -159,6 +161,7 @@ func TestVolumeEverySecondWithoutStats(t *testing.T) {
 // Snapshots (the stats command, the TUI) carry bitrates, and taking many
 // does not disturb the periodic stats.
 func TestSnapshotBitrates(t *testing.T) {
+	// Not parallel: it judges the frame rate, which a loaded machine lowers.
 	c := newCallWith(t, twoTones, proto.CallTypeVideo, func(id string, o *Options) {
 		if id == "bob" {
 			o.StatsEvery = 0
@@ -292,6 +295,7 @@ func TestBadICEServersReportedCallGoesOn(t *testing.T) {
 // TURN credentials reach pion both from the options (configuration) and
 // from the server's login reply: with relays only, the call connects.
 func TestTURNCredentialsFromConfigAndLogin(t *testing.T) {
+	t.Parallel()
 	url := turnServer(t, map[string]string{"alice": "a-secret", "bob": "b-secret"})
 	c := newCallFull(t, twoTones, proto.CallTypeAudio, func(id string, o *Options) {
 		o.RelayOnly = true

@@ -204,6 +204,7 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 func within(got, want, frac float64) bool { return math.Abs(got-want) <= want*frac }
 
 func TestOneToOneToneAndPattern(t *testing.T) {
+	t.Parallel()
 	c := newCall(t, map[string]float64{"alice": 440, "bob": 880}, proto.CallTypeVideo)
 	a, b := c.peers["alice"], c.peers["bob"]
 	a.sess.SetViews(callcore.ViewTable{Remote: map[string][]string{"bob": {"main"}}})
@@ -268,6 +269,7 @@ func TestOneToOneToneAndPattern(t *testing.T) {
 }
 
 func TestThreePartyEveryoneHearsBoth(t *testing.T) {
+	t.Parallel()
 	hz := map[string]float64{"a": 440, "b": 660, "c": 990}
 	c := newCall(t, hz, proto.CallTypeAudio)
 	c.connect("a", "b")

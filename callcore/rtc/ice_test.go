@@ -117,6 +117,7 @@ func turnServer(t *testing.T, user, pass string) (url string, authed *atomic.Int
 // TURN with long-term credentials carries a call whose peers may use
 // nothing but relay candidates.
 func TestMeshOverTURN(t *testing.T) {
+	t.Parallel()
 	url, authed := turnServer(t, "alice", "s3cret")
 	sides, _ := newMeshes(t, meshOpts{config: func(_ string, c *Config) {
 		c.RelayOnly = true
@@ -142,6 +143,7 @@ func TestMeshOverTURN(t *testing.T) {
 // With a wrong TURN password there is no candidate at all: the peer is
 // reported failed, not left hanging.
 func TestMeshTURNWrongPasswordFails(t *testing.T) {
+	t.Parallel()
 	url, _ := turnServer(t, "alice", "s3cret")
 	sides, _ := newMeshes(t, meshOpts{config: func(_ string, c *Config) {
 		c.RelayOnly = true

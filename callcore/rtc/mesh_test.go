@@ -331,6 +331,7 @@ func TestMeshBadSignals(t *testing.T) {
 }
 
 func TestMeshImpairedInbound(t *testing.T) {
+	t.Parallel()
 	// bob's inbound path loses 20 % and jitters 30 ms: ICE and DTLS still
 	// come up (they retransmit), and part of alice's media is lost.
 	aliceNet, bobSockets := newCountingNet(t), newCountingNet(t)
