@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/termcall/termcall/internal/clock"
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/server/proto"
 )
@@ -27,7 +28,8 @@ func connect(t *testing.T, a, b *client, callType CallType) CallInfo {
 
 func TestOneToOneAcceptHangup(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, nil)
+	clk := clock.NewFake()
+	srv := startServer(t, func(o *server.Options) { o.Clock = clk })
 	alice := newClient(t, srv.URL(), "alice")
 	bob := newClient(t, srv.URL(), "bob")
 	if alice.UserID() != "alice" || alice.State() != StateIdle {
@@ -74,8 +76,9 @@ func TestOneToOneAcceptHangup(t *testing.T) {
 		t.Fatalf("the accepter got %d USER_ACCEPT", n)
 	}
 
-	// Let the call last over a second so that the duration is not zero.
-	time.Sleep(1100 * time.Millisecond)
+	// Let the call last over a second (on the server's clock, which
+	// measures it) so that the duration is not zero.
+	clk.Advance(1100 * time.Millisecond)
 	must(t, bob.Hangup(ctx(t)))
 	if bob.State() != StateIdle {
 		t.Fatalf("after hangup: %s", bob.State())
@@ -178,12 +181,14 @@ func TestCancel(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, nil)
+	clk := clock.NewFake()
+	srv := startServer(t, func(o *server.Options) { o.Clock = clk })
 	alice := newClient(t, srv.URL(), "alice")
 	bob := newClient(t, srv.URL(), "bob")
 	info, err := alice.Call(ctx(t), "bob", proto.CallTypeAudio, 1)
 	must(t, err)
 	bob.rec.wait(t, EventInvited, 1)
+	clk.Advance(time.Second) // the server's ringing timer
 	ct := data[CallingTimeout](t, bob.rec.wait(t, EventCallingTimeout, 1))
 	if ct.InviteID != info.InviteID || ct.Sponsor != "alice" || !slices.Equal(ct.UserIDList, []string{"bob"}) {
 		t.Fatalf("CALLING_TIMEOUT %+v", ct)
@@ -204,7 +209,8 @@ func TestTimeout(t *testing.T) {
 
 func TestGroupCall(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, nil)
+	clk := clock.NewFake()
+	srv := startServer(t, func(o *server.Options) { o.Clock = clk })
 	alice := newClientCfg(t, Config{ServerURL: srv.URL(), SDKAppID: testAppID, GroupTimeout: 2}, "alice")
 	bob := newClient(t, srv.URL(), "bob")
 	carol := newClient(t, srv.URL(), "carol")
@@ -236,6 +242,7 @@ func TestGroupCall(t *testing.T) {
 	// bob, a member, sees the same changes.
 	bob.rec.wait(t, EventReject, 1)
 	// dave lets it time out.
+	clk.Advance(2 * time.Second)
 	dave.rec.wait(t, EventCallingTimeout, 1)
 	if nr := data[NoResp](t, alice.rec.wait(t, EventNoResp, 1)); nr.UserID != "dave" {
 		t.Fatalf("NO_RESP %+v", nr)

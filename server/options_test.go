@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/termcall/termcall/internal/clock"
 	"os"
 	"path/filepath"
 	"testing"
@@ -52,7 +53,7 @@ func TestNewValidates(t *testing.T) {
 	if s.opts.Grace != DefaultGrace || s.opts.PingInterval != DefaultPingInterval || s.opts.PongWait != DefaultPongWait {
 		t.Fatalf("defaults not filled: %+v", s.opts)
 	}
-	if _, ok := s.clock.(realClock); !ok {
+	if _, ok := s.clock.(clock.Real); !ok {
 		t.Fatalf("a nil Clock gives %T, want the real clock", s.clock)
 	}
 	if s.URL() != "" {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/termcall/termcall/internal/clock"
 	"github.com/termcall/termcall/server/proto"
 )
 
@@ -168,7 +169,7 @@ func (o *Options) setBaseline() {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = clock.Real{}
 	}
 	groups := make(map[string][]string, len(o.Groups))
 	for gid, members := range o.Groups {
