@@ -37,7 +37,7 @@ func (c *client) answerAdvancing(clk *fakeClock, id uint64) (json.RawMessage, *p
 	}
 	deadline := time.Now().Add(patience)
 	for !answered() && time.Now().Before(deadline) {
-		if d, ok := clk.next(); ok {
+		if d, ok := clk.Next(); ok {
 			clk.Advance(d)
 		} else {
 			time.Sleep(time.Millisecond) // the reader is busy, not waiting
