@@ -111,39 +111,6 @@ func countLines(ls []string) int {
 
 func clock(d time.Duration) string { return formatDuration(int(max(d, 0) / time.Second)) }
 
-func (m *Model) callView() []string {
-	c := m.call
-	now := m.opts.Now()
-	var lines []string
-	switch {
-	case m.phase == phaseOutgoing:
-		target := joinUsers(c.pending)
-		if c.groupID != "" {
-			target = "group " + c.groupID
-		}
-		lines = append(lines, fmt.Sprintf("%s %s call to %s · ringing %s",
-			m.st.PromptHead.Render("Calling"), callTypeName(c.callType), target, clock(now.Sub(c.dialedAt))))
-	case c.startedAt.IsZero():
-		lines = append(lines, fmt.Sprintf("%s %s call · connecting…", m.st.PromptHead.Render("In call"), callTypeName(c.callType)))
-	default:
-		lines = append(lines, fmt.Sprintf("%s %s call · %s · %s", m.st.PromptHead.Render("In call"),
-			callTypeName(c.callType), clock(now.Sub(c.startedAt)), m.qualityView()))
-	}
-	lines = append(lines, m.participantLine("you", !m.micMuted, m.camOn, -1, ""))
-	for _, id := range c.order {
-		p := c.parts[id]
-		state := ""
-		if !p.entered {
-			state = "connecting"
-		}
-		lines = append(lines, m.participantLine(id, p.audio, p.video, p.volume, state))
-	}
-	if m.phase == phaseInCall && len(c.pending) > 0 {
-		lines = append(lines, m.st.Status.Render("ringing: "+joinUsers(c.pending)))
-	}
-	return lines
-}
-
 // fit pads or cuts s to exactly w cells (captions are plain text).
 func fit(s string, w int) string {
 	r := []rune(s)
@@ -161,4 +128,12 @@ func sortedKeys[V any](mp map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// padLines adds blank lines to lines until they fill height.
+func padLines(lines []string, height int) []string {
+	if pad := height - countLines(lines); pad > 0 {
+		lines = append(lines, make([]string, pad)...)
+	}
+	return lines
 }

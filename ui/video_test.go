@@ -43,7 +43,7 @@ func TestRendererOutputInPane(t *testing.T) {
 	// The sink copied the frame: changing ours must not change the pane.
 	want := render.New(render.KindASCII).Render(knownFrame(), 40, 10)
 	f.Y[0] = 16
-	lines := h.m.videoView(40, 11)
+	lines := h.m.call.videoView(40, 11)
 	if len(lines) != 11 || !strings.HasPrefix(lines[0], "bob") {
 		t.Fatalf("pane: %d lines, caption %q", len(lines), lines[0])
 	}
@@ -62,7 +62,7 @@ func TestRendererOutputInPane(t *testing.T) {
 	h.requireView(want[0])
 
 	// A taller pane keeps the aspect ratio: blank rows above and below.
-	tall := h.m.videoView(40, 21)[1:]
+	tall := h.m.call.videoView(40, 21)[1:]
 	if strings.TrimSpace(tall[0]) != "" || strings.TrimSpace(tall[19]) != "" || strings.TrimSpace(tall[10]) == "" {
 		t.Fatalf("letterboxing wrong:\n%s", strings.Join(tall, "\n"))
 	}
@@ -89,7 +89,7 @@ func TestFrameWakesProgram(t *testing.T) {
 	m := New(eng, Options{Getenv: func(string) string { return "" }})
 	defer m.Close()
 	got := make(chan any, 1)
-	go func() { got <- m.hub.wait()() }()
+	go func() { got <- m.c.hub.wait()() }()
 	if err := m.ViewSink(LocalViewID).WriteFrame(knownFrame()); err != nil {
 		t.Fatal(err)
 	}
@@ -123,10 +123,10 @@ func TestRendererChoiceFollowsTerminal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := New(newRecEngine(), tt.opts)
 			defer m.Close()
-			if got := m.rend.kind().String(); got != tt.want {
+			if got := m.c.rend.kind().String(); got != tt.want {
 				t.Errorf("renderer %q, want %q", got, tt.want)
 			}
-			if n := len(m.rend.kinds); n != tt.cycle {
+			if n := len(m.c.rend.kinds); n != tt.cycle {
 				t.Errorf("%d renderers in the cycle, want %d", n, tt.cycle)
 			}
 		})
