@@ -62,8 +62,6 @@ type Options struct {
 	// StartErrors are problems found before the engine started (ICE
 	// servers that cannot be used): shown like ERROR events from the start.
 	StartErrors []callcore.Error
-
-	sync bool // tests: Update returns no background Cmds (event and frame waits, ticks)
 }
 
 // Model is the TUI's top-level Bubble Tea model. Use it as a pointer.
@@ -137,7 +135,6 @@ func New(eng Engine, opts Options) *Model {
 		self:   opts.UserID,
 		width:  80,
 		height: 24,
-		inline: opts.sync,
 	}
 	m := &Model{c: c, help: help.New()}
 	m.contacts = newContactsScreen(c)

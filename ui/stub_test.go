@@ -149,7 +149,6 @@ func newHarness(t testing.TB, opts Options) *harness {
 func newHarnessOn(t testing.TB, eng *recEngine, opts Options) *harness {
 	t.Helper()
 	h := &harness{t: t, eng: eng, bell: &lockedBuffer{}, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	opts.sync = true
 	opts.Bell = h.bell
 	opts.Now = func() time.Time { return h.now }
 	opts.Getenv = func(string) string { return "" }
@@ -160,6 +159,7 @@ func newHarnessOn(t testing.TB, eng *recEngine, opts Options) *harness {
 		opts.Contacts = []string{"bob", "carol", "dave"}
 	}
 	h.m = New(h.eng, opts)
+	h.m.c.inline = true // h.run runs each Cmd in place, so no background waits
 	t.Cleanup(h.m.Close)
 	h.send(tea.WindowSizeMsg{Width: 100, Height: 40})
 	h.event(callcore.EventSDKReady, callcore.SDKReady{Name: "ts_im_ready", UserID: "alice"})
