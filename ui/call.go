@@ -361,10 +361,10 @@ func (s *callScreen) Keys() keymap.Page {
 
 // View implements screen: the call and its members, then the video panes
 // in whatever height they leave.
-func (s *callScreen) View(height int) string {
+func (s *callScreen) View(height int) []string {
 	lines := s.callLines()
 	lines = append(lines, s.videoView(s.c.width, height-countLines(lines))...)
-	return strings.Join(padLines(lines, height), "\n")
+	return padLines(lines, height)
 }
 
 func (s *callScreen) callLines() []string {

@@ -267,12 +267,12 @@ func (s *contactsScreen) setPresence(p Presence) tea.Cmd {
 }
 
 // View implements screen; the list fills the height it was sized to.
-func (s *contactsScreen) View(int) string {
+func (s *contactsScreen) View(int) []string {
 	st := s.c.st
 	switch s.prompt {
 	case promptDial:
-		return "\n" + st.Prompt.Render(fmt.Sprintf("%s\n\n%s\n\n%s call (tab to switch)",
-			st.PromptHead.Render("Dial by name"), s.dial.View(), callTypeName(s.dialType)))
+		return []string{"", st.Prompt.Render(fmt.Sprintf("%s\n\n%s\n\n%s call (tab to switch)",
+			st.PromptHead.Render("Dial by name"), s.dial.View(), callTypeName(s.dialType)))}
 	case promptGroup:
 		var b strings.Builder
 		b.WriteString(st.PromptHead.Render("Call an IM group") + "\n")
@@ -284,11 +284,11 @@ func (s *contactsScreen) View(int) string {
 			b.WriteString("\n" + mark + g)
 		}
 		b.WriteString("\n\n" + callTypeName(s.dialType) + " call (tab to switch)")
-		return "\n" + st.Prompt.Render(b.String())
+		return []string{"", st.Prompt.Render(b.String())}
 	}
-	v := s.list.View()
+	lines := []string{s.list.View()}
 	if n := len(markedContacts(s.list)); n > 0 {
-		v += "\n" + st.Contact.Marked.Render(fmt.Sprintf("%d %s selected: enter/c starts a group call", n, plural(n, "contact", "contacts")))
+		lines = append(lines, st.Contact.Marked.Render(fmt.Sprintf("%d %s selected: enter/c starts a group call", n, plural(n, "contact", "contacts"))))
 	}
-	return v
+	return lines
 }

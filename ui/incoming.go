@@ -122,7 +122,7 @@ func (s *incomingScreen) bellCmd(inviteID string, delay time.Duration) tea.Cmd {
 func (s *incomingScreen) Keys() keymap.Page { return s.c.keys.Incoming() }
 
 // View implements screen: the prompt, padded to height.
-func (s *incomingScreen) View(height int) string {
+func (s *incomingScreen) View(height int) []string {
 	c := s.c
 	inv := s.invite
 	kind := "audio"
@@ -150,5 +150,5 @@ func (s *incomingScreen) View(height int) string {
 	b.WriteString(fmt.Sprintf("\nringing %s", clock(c.opts.Now().Sub(s.at))))
 	b.WriteString(fmt.Sprintf("\n\n[%s] accept   [%s] reject",
 		c.keys.Accept.Help().Key, c.keys.Reject.Help().Key))
-	return strings.Join(padLines([]string{"", c.st.Prompt.Render(b.String())}, height), "\n")
+	return padLines([]string{"", c.st.Prompt.Render(b.String())}, height)
 }

@@ -89,8 +89,9 @@ type screen interface {
 	// the screen's state.
 	Update(msg tea.Msg) tea.Cmd
 	// View draws the screen between the header and the footer, which
-	// leave it height lines.
-	View(height int) string
+	// leave it height lines. It returns lines (one may hold several) for
+	// the root to join once: a video screen is tens of KB.
+	View(height int) []string
 	// Keys is the help bar's content while the screen is shown.
 	Keys() keymap.Page
 }
@@ -353,5 +354,5 @@ func (m *Model) View() string {
 	top := []string{m.c.headerView()}
 	bottom := m.footerView(s.Keys())
 	body := s.View(m.c.height - countLines(top) - countLines(bottom))
-	return strings.Join(append(append(top, body), bottom...), "\n")
+	return strings.Join(append(append(top, body...), bottom...), "\n")
 }
