@@ -116,24 +116,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			Transport: "pion/webrtc, ICE on 127.0.0.1", AudioFrameMs: 20,
 		},
 	}
-	var key [32]byte
-	if _, err := rand.Read(key[:]); err != nil {
-		return res, fmt.Errorf("secret: %w", err)
-	}
-	env := benchEnv{secret: hex.EncodeToString(key[:]), log: o.Logger, progress: o.Progress}
-	srv, err := server.New(server.Options{Addr: "127.0.0.1:0", SDKAppID: sdkAppID, Secret: env.secret, Logger: o.Logger})
+	env, stop, err := startBenchServer(o.Logger, o.Progress)
 	if err != nil {
-		return res, fmt.Errorf("server: %w", err)
+		return res, err
 	}
-	if err := srv.Start(); err != nil {
-		return res, fmt.Errorf("server: %w", err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	env.url = srv.URL()
+	defer stop()
 
 	if res.Setup, err = measureSetup(ctx, env, o.Calls); err != nil {
 		return res, fmt.Errorf("call setup: %w", err)
@@ -161,4 +148,27 @@ type benchEnv struct {
 
 func (e benchEnv) printf(format string, args ...any) {
 	fmt.Fprintf(e.progress, format+"\n", args...)
+}
+
+// startBenchServer runs a signaling server on a free port of 127.0.0.1
+// with a fresh secret, for one benchmark run; stop shuts it down.
+func startBenchServer(log *slog.Logger, progress io.Writer) (env benchEnv, stop func(), err error) {
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return env, nil, fmt.Errorf("secret: %w", err)
+	}
+	env = benchEnv{secret: hex.EncodeToString(key[:]), log: log, progress: progress}
+	srv, err := server.New(server.Options{Addr: "127.0.0.1:0", SDKAppID: sdkAppID, Secret: env.secret, Logger: log})
+	if err != nil {
+		return env, nil, fmt.Errorf("server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return env, nil, fmt.Errorf("server: %w", err)
+	}
+	env.url = srv.URL()
+	return env, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }

@@ -2,15 +2,11 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
-
-	"github.com/termcall/termcall/server"
 )
 
 // DefaultSoakHold is how long each soak call stays connected.
@@ -74,24 +70,11 @@ func RunSoak(ctx context.Context, o SoakOptions) (SoakResult, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	res := SoakResult{Calls: o.Calls, HoldSec: o.Hold.Seconds(), GrowthMiB: map[string]float64{}}
-	var key [32]byte
-	if _, err := rand.Read(key[:]); err != nil {
-		return res, fmt.Errorf("secret: %w", err)
-	}
-	env := benchEnv{secret: hex.EncodeToString(key[:]), log: o.Logger, progress: o.Progress}
-	srv, err := server.New(server.Options{Addr: "127.0.0.1:0", SDKAppID: sdkAppID, Secret: env.secret, Logger: o.Logger})
+	env, stop, err := startBenchServer(o.Logger, o.Progress)
 	if err != nil {
-		return res, fmt.Errorf("server: %w", err)
+		return res, err
 	}
-	if err := srv.Start(); err != nil {
-		return res, fmt.Errorf("server: %w", err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	env.url = srv.URL()
+	defer stop()
 
 	caller, err := startClient(env, o.Binary, o.BinaryEnv, "caller", "soak-caller", "--audio-in", "tone:440", "--stats", "0")
 	if err != nil {

@@ -89,20 +89,7 @@ func TestSelfInfoAndICEErrorsInRealTerminal(t *testing.T) {
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--sdkappid", app, "--secret", secret)
-	out, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = srv.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("server: %v", err)
-	}
-	url := strings.TrimSpace(strings.TrimPrefix(line, "listening "))
+	url := serveForTmux(t, ctx, bin, app, secret)
 
 	bob := startHeadless(t, ctx, bin, "--server", url, "--sdkappid", app, "--user", "bob", "--secret", secret,
 		"--media=false", "--nickname", "Bobby")

@@ -145,20 +145,7 @@ func TestIncomingCallPromptInRealTerminal(t *testing.T) {
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--sdkappid", app, "--secret", secret)
-	out, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = srv.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("server: %v", err)
-	}
-	url := strings.TrimSpace(strings.TrimPrefix(line, "listening "))
+	url := serveForTmux(t, ctx, bin, app, secret)
 
 	tm := newTerm(t, []string{"COLORTERM=truecolor", "XDG_STATE_HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir()},
 		fmt.Sprintf("%s --server %s --sdkappid %s --user carol --secret %s --ice-loopback --audio-in tone:440 --audio-out null --video-in pattern",
@@ -223,4 +210,25 @@ func TestIncomingCallPromptInRealTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm.waitText("Call ended")
+}
+
+// serveForTmux starts `termcall serve` on a free port until ctx ends (or
+// the test does) and returns its URL.
+func serveForTmux(t *testing.T, ctx context.Context, bin, app, secret string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	srv := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--sdkappid", app, "--secret", secret)
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = srv.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	return strings.TrimSpace(strings.TrimPrefix(line, "listening "))
 }
