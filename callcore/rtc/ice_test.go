@@ -138,6 +138,16 @@ func TestMeshOverTURN(t *testing.T) {
 		t.Error("the TURN server authenticated nobody")
 	}
 	t.Logf("selected %s", pair)
+	// Mesh.Path, which the stats report, says the same.
+	var path Path
+	waitFor(t, "alice's path to bob", 5*time.Second, func() bool {
+		var ok bool
+		path, ok = sides["alice"].mesh.Path("bob")
+		return ok
+	})
+	if path.Local != "relay" || path.Protocol != "udp" || !path.Relayed() {
+		t.Errorf("alice's path to bob = %+v, want a local relay over udp", path)
+	}
 }
 
 // With a wrong TURN password there is no candidate at all: the peer is

@@ -139,6 +139,7 @@ type peer struct {
 	downTime *time.Timer               // armed while a peer that was up is disconnected
 	connTime *time.Timer               // armed until the peer is first connected
 	rtt      atomic.Int64              // ns, from the peer's RTCP receiver reports; 0 = none yet
+	path     atomic.Pointer[Path]      // the selected ICE candidate pair; nil until one is
 }
 
 // New builds a Mesh with Opus and VP8, NACK (with RTX), RTCP reports, PLI
@@ -323,6 +324,7 @@ func (m *Mesh) newPeerLocked(userID string, offerer bool) (*peer, error) {
 		return nil, fmt.Errorf("new peer connection for %s: %w", userID, err)
 	}
 	p := &peer{id: userID, pc: pc, offerer: offerer}
+	watchPath(p)
 	for _, tr := range []*webrtc.TrackLocalStaticRTP{m.audio, m.video} {
 		sender, err := pc.AddTrack(tr)
 		if err != nil {
