@@ -178,6 +178,10 @@ func TestSnapshotBitrates(t *testing.T) {
 	})
 	st, _ := snapshotOf(b.sess, "alice")
 	t.Logf("bob's snapshot: send %.0f kbit/s, recv %.0f kbit/s", st.SendKbps, st.RecvKbps)
+	// A loopback call is direct.
+	if want := (Path{Local: "host", Remote: "host", Protocol: "udp"}); st.Path == nil || *st.Path != want {
+		t.Errorf("bob's snapshot path %+v, want %+v", st.Path, want)
+	}
 
 	waitFor(t, "alice's periodic stats", 15*time.Second, func() bool {
 		s, ok := a.latest("bob")
@@ -317,6 +321,17 @@ func TestTURNCredentialsFromConfigAndLogin(t *testing.T) {
 	for _, p := range []*peer{a, b} {
 		if e := p.errors(); len(e) != 0 {
 			t.Errorf("%s: errors %v", p.id, e)
+		}
+	}
+	// The stats say the media is relayed: both sides' own candidate is
+	// a relay one, in the periodic stats and in a snapshot alike.
+	for _, pair := range [][2]*peer{{a, b}, {b, a}} {
+		st, _ := pair[0].latest(pair[1].id)
+		snap, _ := snapshotOf(pair[0].sess, pair[1].id)
+		for _, path := range []*Path{st.Path, snap.Path} {
+			if path == nil || path.Local != "relay" || path.Protocol != "udp" || !path.Relayed() {
+				t.Errorf("%s's path to %s = %+v, want local relay over udp", pair[0].id, pair[1].id, path)
+			}
 		}
 	}
 }

@@ -240,6 +240,10 @@ func TestOneToOneToneAndPattern(t *testing.T) {
 		s, _ := b.latest("alice")
 		return s.RTTMs > 0 && s.RTTMs < 1000
 	})
+	// The periodic stats carry the selected pair: direct on loopback.
+	if s, _ := b.latest("alice"); s.Path == nil || *s.Path != (Path{Local: "host", Remote: "host", Protocol: "udp"}) {
+		t.Errorf("bob's path to alice %+v, want host/host udp", s.Path)
+	}
 
 	// Mute: bob's level for alice drops to nothing; unmute brings it back.
 	a.sess.SetMicMute(true)

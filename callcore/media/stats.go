@@ -14,7 +14,22 @@ type Stats struct {
 	RecvKbps float64    `json:"recvKbps"` // what arrived from this peer
 	// LocalVolume is the local microphone's level, 0-100 (0 when muted).
 	LocalVolume int `json:"localVolume"`
+	// Path is the selected ICE candidate pair; nil (left out of JSON)
+	// before ICE has selected one.
+	Path *Path `json:"path,omitempty"`
 }
+
+// Path is how media with a peer travels: the candidate types of the
+// selected ICE pair ("host", "srflx", "prflx", "relay" - relay is a TURN
+// server) and its transport ("udp", "tcp").
+type Path struct {
+	Local    string `json:"local"`
+	Remote   string `json:"remote"`
+	Protocol string `json:"protocol"`
+}
+
+// Relayed reports whether media goes through a TURN relay on either side.
+func (p Path) Relayed() bool { return p.Local == "relay" || p.Remote == "relay" }
 
 // AudioStats is the received audio of one peer.
 type AudioStats struct {
@@ -232,6 +247,9 @@ func (s *Session) peerStats(r *remote, now time.Time, roll bool) Stats {
 	}
 	r.mu.Unlock()
 
+	if p, ok := s.mesh.Path(r.id); ok {
+		st.Path = &Path{Local: p.Local, Remote: p.Remote, Protocol: p.Protocol}
+	}
 	if rtt, ok := s.mesh.RTT(r.id); ok {
 		st.RTTMs = float64(rtt.Microseconds()) / 1000
 	}
