@@ -28,7 +28,8 @@ func serveCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the signaling server",
 		Long: "serve runs termcall's signaling server: userSig login, invitations, calls and\n" +
-			"relay of WebRTC negotiation over websockets at ws://ADDR/ws.\n" +
+			"relay of WebRTC negotiation over websockets at ws://ADDR/ws, or wss://ADDR/ws\n" +
+			"with --tls-cert and --tls-key.\n" +
 			"The secret key comes from --secret or the TERMCALL_SECRET environment variable.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -89,5 +90,8 @@ func serveCommand() *cobra.Command {
 	fl.IntVar(&opts.ReserveConns, "reserve-conns", server.DefaultReserveConns, "reconnects of logged-in sessions admitted beyond those caps")
 	fl.StringArrayVar(&iceURLs, "ice-server", nil, "STUN/TURN URL handed to clients (repeatable)")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fl.StringVar(&opts.TLSCertFile, "tls-cert", "", "serve wss:// with this PEM certificate (chain); needs --tls-key")
+	fl.StringVar(&opts.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
+	cmd.MarkFlagsRequiredTogether("tls-cert", "tls-key")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
@@ -67,6 +68,12 @@ type Options struct {
 	MaxPending      int           // such connections in total; default from RLIMIT_NOFILE
 	MaxPendingPerIP int           // such connections per IP address (IPv6: per /64); default 32
 	ReserveConns    int           // reconnects of live sessions admitted beyond the caps; default 64
+
+	// TLSCertFile and TLSKeyFile, both or neither, make the server serve
+	// wss:// with that PEM certificate (chain) and key. New loads them, so
+	// a bad pair fails at start rather than at the first handshake.
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // DefaultOptions returns Options with every default filled in except the
@@ -115,6 +122,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: negative login timeout", ErrInvalidOptions)
 	case o.MaxPending < 0 || o.MaxPendingPerIP < 0 || o.ReserveConns < 0:
 		return fmt.Errorf("%w: negative connection limit", ErrInvalidOptions)
+	case (o.TLSCertFile == "") != (o.TLSKeyFile == ""):
+		return fmt.Errorf("%w: TLS needs both a certificate and a key file", ErrInvalidOptions)
 	}
 	for gid, members := range o.Groups {
 		if gid == "" || len(gid) > 64 {
@@ -176,4 +185,16 @@ func (o *Options) setBaseline() {
 		groups[gid] = append([]string(nil), members...)
 	}
 	o.Groups = groups
+}
+
+// tlsConfig loads the certificate and key, or returns nil without TLS.
+func (o *Options) tlsConfig() (*tls.Config, error) {
+	if o.TLSCertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(o.TLSCertFile, o.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: TLS certificate %s and key %s: %w", ErrInvalidOptions, o.TLSCertFile, o.TLSKeyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }

@@ -14,6 +14,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,7 +37,8 @@ type Server struct {
 	router   routing.Router
 	upgrader websocket.Upgrader
 	handlers map[string]handler
-	clock    Clock // the one clock for timers, durations and userSig expiry
+	clock    Clock       // the one clock for timers, durations and userSig expiry
+	tls      *tls.Config // nil: plain ws://
 
 	// outMu orders deliveries: a transaction takes it before releasing mu,
 	// so frames leave in the order the state changed.
@@ -75,8 +77,13 @@ func New(opts Options) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	tlsCfg, err := opts.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	opts.setBaseline()
 	s := &Server{
+		tls:       tlsCfg,
 		opts:      opts,
 		log:       opts.Logger,
 		router:    routing.NewLocal(),
@@ -120,9 +127,18 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.opts.Addr, err)
 	}
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
 	s.started = true
 	s.listener = ln
-	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// Failed TLS handshakes (a client that does not trust the
+		// certificate) go to the server's log, not to the process's stderr.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
 	s.serveWG.Add(1)
 	go func() {
 		defer s.serveWG.Done()
@@ -134,7 +150,8 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// URL is the websocket URL clients dial, e.g. "ws://127.0.0.1:7788/ws".
+// URL is the websocket URL clients dial, e.g. "ws://127.0.0.1:7788/ws"
+// (wss:// with TLS).
 // It is empty before Start.
 func (s *Server) URL() string {
 	s.mu.Lock()
@@ -146,7 +163,11 @@ func (s *Server) urlLocked() string {
 	if s.listener == nil {
 		return ""
 	}
-	return "ws://" + s.listener.Addr().String() + "/ws"
+	scheme := "ws://"
+	if s.tls != nil {
+		scheme = "wss://"
+	}
+	return scheme + s.listener.Addr().String() + "/ws"
 }
 
 // Handler serves the websocket endpoint at /ws. Use it to mount the server
