@@ -46,6 +46,7 @@ func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
 		URL:          e.cfg.ServerURL,
 		ReconnectMin: e.cfg.ReconnectMin,
 		ReconnectMax: e.cfg.ReconnectMax,
+		TLS:          e.cfg.TLS,
 		Logger:       e.log.With("part", "signal"), // e.log has component=callcore already
 		OnPush:       func(f proto.Frame) { e.handlePush(l, f) },
 		OnReconnect:  func(ctx context.Context, conn *signal.Conn) error { return e.resume(ctx, l, conn) },

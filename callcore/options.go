@@ -1,17 +1,21 @@
 package callcore
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"time"
 )
 
 // Config is the engine's configuration.
 type Config struct {
-	ServerURL    string        // ws://host:port/ws
+	ServerURL    string        // ws://host:port/ws or wss://
 	SDKAppID     uint32        // must match the server's
 	GroupTimeout int           // seconds for GroupCall invitations, default 30
 	ReconnectMin time.Duration // first redial delay, default 100ms
 	ReconnectMax time.Duration // longest redial delay, default 3s
+	// TLS verifies wss:// servers, on login and every reconnect; nil uses
+	// the system roots.
+	TLS *tls.Config
 }
 
 // Defaults for zero Config fields.

@@ -16,7 +16,9 @@ package signal
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -73,6 +75,9 @@ type Config struct {
 	OnDisconnect func(err error)
 	// Header is sent with the websocket handshake.
 	Header http.Header
+	// TLS configures wss:// dials, the first and every redial alike; nil
+	// verifies against the system roots.
+	TLS *tls.Config
 }
 
 // Client is a signaling connection that redials when it drops.
@@ -152,7 +157,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:     cfg,
 		log:     log,
-		dialer:  websocket.Dialer{HandshakeTimeout: 10 * time.Second},
+		dialer:  websocket.Dialer{HandshakeTimeout: 10 * time.Second, TLSClientConfig: cfg.TLS},
 		closing: make(chan struct{}),
 	}
 	c.life, c.endLife = context.WithCancel(context.Background())
@@ -184,6 +189,11 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 		_ = resp.Body.Close()
 	}
 	if err != nil {
+		// Say so plainly: an x509 error alone does not tell the user it is
+		// a matter of trust they can fix.
+		if certErr, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+			err = fmt.Errorf("%w: %w", ErrUntrustedCert, certErr.Err)
+		}
 		// cfg.URL, not u: the sessionID stays out of logs.
 		if resp != nil {
 			return nil, fmt.Errorf("dial %s: %w (HTTP %s)", c.cfg.URL, err, resp.Status)

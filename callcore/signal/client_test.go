@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -39,9 +41,16 @@ type fakeServer struct {
 
 func newFakeServer(t *testing.T) *fakeServer {
 	t.Helper()
+	return startFakeServer(t, false)
+}
+
+// startFakeServer is newFakeServer, serving wss:// with httptest's
+// certificate when tlsOn.
+func startFakeServer(t *testing.T, tlsOn bool) *fakeServer {
+	t.Helper()
 	fs := &fakeServer{held: make(chan struct{}), gotHold: make(chan struct{}, 16)}
 	up := websocket.Upgrader{}
-	fs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	fs.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -118,6 +127,13 @@ func newFakeServer(t *testing.T) *fakeServer {
 			}
 		}
 	}))
+	if tlsOn {
+		// The untrusting dial's handshake error is expected; keep it quiet.
+		fs.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		fs.srv.StartTLS()
+	} else {
+		fs.srv.Start()
+	}
 	t.Cleanup(fs.srv.Close)
 	return fs
 }

@@ -14,4 +14,7 @@ var (
 	ErrDisconnected = errors.New("signal: connection lost before reply")
 	// ErrStaleConn is returned by a Conn handle whose connection is gone.
 	ErrStaleConn = errors.New("signal: connection handle is stale")
+	// ErrUntrustedCert is a wss:// server whose certificate does not verify
+	// against the configured roots (or does not name the host dialled).
+	ErrUntrustedCert = errors.New("server certificate is not trusted")
 )
