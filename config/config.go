@@ -21,6 +21,12 @@ import (
 // terminal's capabilities.
 var rendererNames = []string{"auto", "truecolor", "256", "ascii", "sixel"}
 
+// ICE policies accepted in Config.ICEPolicy ("" is "all").
+var icePolicies = []string{"all", "relay"}
+
+// RelayOnly reports whether c's ICE policy keeps media on TURN relays.
+func (c Config) RelayOnly() bool { return c.ICEPolicy == "relay" }
+
 // RendererNames returns the renderer names Validate accepts.
 func RendererNames() []string { return slices.Clone(rendererNames) }
 
@@ -29,6 +35,9 @@ type Config struct {
 	// Server is the signaling server's websocket URL, ws://HOST:PORT/ws
 	// (default proto.DefaultServerURL, where `termcall serve` listens).
 	Server string `toml:"server"`
+	// CA is a PEM file of CA certificates trusted for a wss:// server
+	// besides the system roots (for a self-signed certificate).
+	CA string `toml:"ca"`
 	// SDKAppID must match the server's.
 	SDKAppID uint32 `toml:"sdkappid"`
 	// User is the userID to log in as.
@@ -51,6 +60,10 @@ type Config struct {
 	// server hands out at login: URL strings, or tables with urls,
 	// username and credential for TURN (see ICEServer).
 	ICEServers []ICEServer `toml:"ice_servers"`
+	// ICEPolicy is "all" (default; "" too) or "relay": media only through
+	// TURN relays, so that peers never learn your address (needs a TURN
+	// server in ice_servers or from the signaling server).
+	ICEPolicy string `toml:"ice_policy"`
 	// NickName and Avatar are how others see you (SetSelfInfo after
 	// login): the nickname shows in their contacts and incoming-call
 	// prompt. Empty: your userID only.
@@ -152,6 +165,9 @@ func (c Config) Validate() error {
 		if len(s.URLs) == 0 || slices.Contains(s.URLs, "") {
 			bad("ice_servers[%d]: no URL (want \"stun:HOST:PORT\" or {urls = [\"turn:HOST:PORT\"], username = ..., credential = ...})", i)
 		}
+	}
+	if c.ICEPolicy != "" && !slices.Contains(icePolicies, c.ICEPolicy) {
+		bad("ice_policy %q: want all or relay", c.ICEPolicy)
 	}
 	if len(c.NickName) > proto.MaxNickName {
 		bad("nickname: %d bytes, at most %d", len(c.NickName), proto.MaxNickName)

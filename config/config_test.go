@@ -33,7 +33,7 @@ func TestExampleParsesAndValidates(t *testing.T) {
 	}
 	// Every field has a (possibly commented) key in the example.
 	for _, key := range []string{"server", "sdkappid", "user", "usersig", "secret", "audio_in", "audio_out",
-		"video_in", "ice_loopback", "ice_servers", "nickname", "avatar", "contacts", "groups", "log_file", "renderer"} {
+		"video_in", "ice_loopback", "ice_servers", "nickname", "avatar", "contacts", "groups", "log_file", "renderer", "ice_policy"} {
 		if !strings.Contains(Example(), key+" =") {
 			t.Errorf("Example() does not mention %q", key)
 		}
@@ -111,6 +111,7 @@ func TestValidate(t *testing.T) {
 		{"no credentials", func(c *Config) { c.Secret = "" }, "usersig or secret"},
 		{"bad contact", func(c *Config) { c.Contacts = []string{"ok", "no/pe"} }, "contact \"no/pe\""},
 		{"bad renderer", func(c *Config) { c.Renderer = "vga" }, "renderer"},
+		{"bad ice policy", func(c *Config) { c.ICEPolicy = "turn" }, "ice_policy \"turn\": want all or relay"},
 		{"empty group", func(c *Config) { c.Groups = []string{" "} }, "group"},
 	}
 	for _, tc := range cases {
@@ -158,14 +159,14 @@ func TestFlagsOverrideFile(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", dir)
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	f := AddFlags(fs)
-	if err := fs.Parse([]string{"--config", path, "--user", "dave", "--usersig", "SIG", "--renderer", "ascii", "--sdkappid", "42"}); err != nil {
+	if err := fs.Parse([]string{"--config", path, "--user", "dave", "--usersig", "SIG", "--renderer", "ascii", "--sdkappid", "42", "--ice-policy", "relay"}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := f.Resolve(fs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.User != "dave" || c.UserSig != "SIG" || c.Secret != "" || c.Renderer != "ascii" || c.SDKAppID != 42 {
+	if c.User != "dave" || c.UserSig != "SIG" || c.Secret != "" || c.Renderer != "ascii" || c.SDKAppID != 42 || !c.RelayOnly() {
 		t.Fatalf("flags not applied: %+v", c)
 	}
 	if c.Server != proto.DefaultServerURL || strings.Join(c.Contacts, ",") != "bob,carol" {
@@ -211,7 +212,25 @@ func TestREADMEConfigBlockLoads(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("README's config block: %v", err)
 	}
-	if c.Server != proto.DefaultServerURL || len(c.ICEServers) != 2 || c.ICEServers[1].Credential == "" || c.NickName == "" {
+	if c.Server != proto.DefaultServerURL || len(c.ICEServers) != 2 || c.ICEServers[1].Credential == "" || c.NickName == "" || c.ICEPolicy != "all" {
 		t.Fatalf("README's config block decoded to %+v", c)
+	}
+}
+
+// ice_policy: "" and "all" connect directly where they can, "relay" only
+// through TURN.
+func TestICEPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		relay  bool
+	}{{"", false}, {"all", false}, {"relay", true}} {
+		c := Config{ICEPolicy: tc.policy}
+		if c.RelayOnly() != tc.relay {
+			t.Errorf("ice_policy %q: RelayOnly %v, want %v", tc.policy, c.RelayOnly(), tc.relay)
+		}
+	}
+	c, err := Load(writeConfig(t, "ice_policy = \"relay\"\n"))
+	if err != nil || !c.RelayOnly() {
+		t.Fatalf("ice_policy = relay loaded as %+v, %v", c, err)
 	}
 }

@@ -61,6 +61,10 @@ ice_loopback = false
 #   { urls = ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:5349"], username = "alice", credential = "s3cret" },
 # ]
 ice_servers = []
+# ICE policy: "all" (default) connects directly where it can; "relay" sends
+# media only through a TURN server, so that the people you call never see
+# your address (it needs a TURN server above or from the signaling server).
+ice_policy = "all"
 
 # People shown on the contacts screen, with their presence.
 contacts = ["bob", "carol"]

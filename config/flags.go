@@ -28,6 +28,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.StringVar(&f.Path, "config", "", "config file (default $XDG_CONFIG_HOME/termcall/config.toml)")
 	fs.StringVar(&f.c.Server, "server", "", "signaling server URL, ws://HOST:PORT/ws (default "+proto.DefaultServerURL+")")
+	fs.StringVar(&f.c.CA, "ca", "", "PEM file of CA certificates to trust for a wss:// server, besides the system roots")
 	fs.Uint32Var(&f.c.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
 	fs.StringVar(&f.c.User, "user", "", "user ID to log in as")
 	fs.StringVar(&f.c.UserSig, "usersig", "", "userSig to log in with")
@@ -36,6 +37,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.c.AudioOut, "audio-out", "", "audio sink: speaker[:DEVICE] | wav:FILE | null (default speaker)")
 	fs.StringVar(&f.c.VideoIn, "video-in", "", "video source: camera[:DEVICE] | pattern | y4m:FILE | none (default camera)")
 	fs.BoolVar(&f.c.ICELoopback, "ice-loopback", false, "keep media on 127.0.0.1 (calls on one machine)")
+	fs.StringVar(&f.c.ICEPolicy, "ice-policy", "", "all | relay (media only through TURN: your address stays hidden; needs a TURN server)")
 	fs.StringArrayVar(&f.iceURLs, "ice-server", nil, "STUN/TURN server URL, stun:HOST:PORT or turn:HOST:PORT?transport=udp (repeatable; replaces the file's ice_servers)")
 	fs.StringVar(&f.iceUsername, "ice-username", "", "username for the turn:/turns: URLs of --ice-server")
 	fs.StringVar(&f.iceSecret, "ice-credential", "", "credential (password) for the turn:/turns: URLs of --ice-server")
@@ -91,6 +93,7 @@ func (f *Flags) Apply(fs *pflag.FlagSet, c Config) (Config, error) {
 		}
 	}
 	set("server", &c.Server, f.c.Server)
+	set("ca", &c.CA, f.c.CA)
 	if fs.Changed("sdkappid") {
 		c.SDKAppID = f.c.SDKAppID
 	}
@@ -107,6 +110,7 @@ func (f *Flags) Apply(fs *pflag.FlagSet, c Config) (Config, error) {
 	if fs.Changed("ice-loopback") {
 		c.ICELoopback = f.c.ICELoopback
 	}
+	set("ice-policy", &c.ICEPolicy, f.c.ICEPolicy)
 	if fs.Changed("ice-server") || fs.Changed("ice-username") || fs.Changed("ice-credential") {
 		servers, err := ICEServersFromFlags(f.iceURLs, f.iceUsername, f.iceSecret)
 		if err != nil {

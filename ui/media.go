@@ -20,7 +20,7 @@ func mediaSpec(cfg config.Config, sinks func(viewID string) video.Sink) *client.
 	return &client.MediaSpec{
 		AudioIn: cfg.AudioIn, AudioOut: cfg.AudioOut, VideoIn: cfg.VideoIn, StandIns: true,
 		Width: vcfg.Width, Height: vcfg.Height, FPS: vcfg.FPS,
-		ICEServers: cfg.ICEServers, LoopbackICE: cfg.ICELoopback, ViewSink: sinks,
+		ICEServers: cfg.ICEServers, LoopbackICE: cfg.ICELoopback, RelayOnly: cfg.RelayOnly(), ViewSink: sinks,
 	}
 }
 

@@ -47,3 +47,12 @@ func TestMediaCodesAndICEServers(t *testing.T) {
 		t.Fatalf("ICE error %+v: want code %d naming the server and why", e, callcore.CodeICEServer)
 	}
 }
+
+// ice_policy reaches the media spec: "relay" is relay-only, else not.
+func TestMediaSpecICEPolicy(t *testing.T) {
+	for policy, relay := range map[string]bool{"": false, "all": false, "relay": true} {
+		if got := mediaSpec(config.Config{ICEPolicy: policy}, nil).RelayOnly; got != relay {
+			t.Errorf("ice_policy %q: RelayOnly %v, want %v", policy, got, relay)
+		}
+	}
+}
