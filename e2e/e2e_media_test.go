@@ -49,6 +49,14 @@ func seesVideo(from string, w, h int, fps float64) func(event) bool {
 	}
 }
 
+// directPath matches a STATS line of from whose path is host/host/udp.
+func directPath(from string) func(event) bool {
+	return func(ev event) bool {
+		p := sub(ev, "path")
+		return str(ev, "userID") == from && str(p, "local") == "host" && str(p, "remote") == "host" && str(p, "protocol") == "udp"
+	}
+}
+
 func mediaClient(t *testing.T, s *server, user string, args ...string) *client {
 	t.Helper()
 	return s.startClient(t, user, clientOpts{media: true, args: args})
@@ -71,6 +79,8 @@ func TestMediaOneToOneToneAndPattern(t *testing.T) {
 	bob.Expect(t, "STATS", mediaWait, hears("alice", 440))
 	alice.Expect(t, "STATS", mediaWait, hears("bob", 880))
 	bob.Expect(t, "STATS", mediaWait, seesVideo("alice", 320, 240, 15))
+	// On one host the call is direct: host candidates over UDP.
+	bob.Expect(t, "STATS", mediaWait, directPath("alice"))
 
 	// A saved frame of alice's video (bob's view named after her) is the
 	// pattern: the mean colour of each bar is right.
