@@ -8,13 +8,17 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
+	"github.com/termcall/termcall/callcore/signal"
 	"github.com/termcall/termcall/config/usersig"
 	"github.com/termcall/termcall/internal/logging"
 )
@@ -24,7 +28,10 @@ const DefaultUserSigExpire = 24 * time.Hour
 
 // Options configure a Client.
 type Options struct {
-	Server   string // ws://HOST:PORT/ws
+	Server string // ws://HOST:PORT/ws, or wss:// for a server with TLS
+	// CAFile is a PEM file of CA certificates trusted for wss:// besides
+	// the system roots (a self-signed server's own certificate works too).
+	CAFile   string
 	SDKAppID uint32
 	UserID   string
 	// UserSig logs in; without it one is made from Secret, valid for
@@ -91,6 +98,10 @@ func New(o Options) (*Client, error) {
 	level.Set(slog.LevelDebug)
 	log := slog.New(logging.WithLevel(base.Handler(), level))
 
+	tlsCfg, err := loadTLS(o.CAFile)
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{opts: o, sig: sig, log: log, level: level}
 	engOpts := []callcore.Option{callcore.WithLogger(log)}
 	if o.Media != nil {
@@ -101,7 +112,7 @@ func New(o Options) (*Client, error) {
 		c.media, c.Factory, c.Notes, c.Problems = mp, mp.factory, mp.notes, mp.problems
 		engOpts = append(engOpts, callcore.WithMedia(mp.factory))
 	}
-	eng, err := callcore.New(callcore.Config{ServerURL: o.Server, SDKAppID: o.SDKAppID, GroupTimeout: o.GroupTimeout}, engOpts...)
+	eng, err := callcore.New(callcore.Config{ServerURL: o.Server, SDKAppID: o.SDKAppID, GroupTimeout: o.GroupTimeout, TLS: tlsCfg}, engOpts...)
 	if err != nil {
 		if c.media != nil {
 			_ = c.media.close()
@@ -123,6 +134,9 @@ func (c *Client) UserSig() string { return c.sig }
 // is logged, not fatal: the user is logged in.
 func (c *Client) Login(ctx context.Context) error {
 	if err := c.Engine.Login(ctx, c.opts.UserID, c.sig); err != nil {
+		if errors.Is(err, signal.ErrUntrustedCert) {
+			return fmt.Errorf("%w (if the server's certificate is your own, pass its CA with --ca FILE or the config key ca)", err)
+		}
 		return err
 	}
 	if c.opts.Self != (callcore.SelfInfo{}) {
@@ -153,4 +167,25 @@ func (c *Client) Close() error {
 		}
 	}
 	return err
+}
+
+// loadTLS returns the TLS config trusting caFile besides the system roots,
+// or nil (the system roots alone) when caFile is empty.
+func loadTLS(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: CA file: %w", callcore.ErrInvalidArgument, err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		// No system roots here (or none readable): the CA file alone.
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%w: CA file %s: no PEM certificate in it", callcore.ErrInvalidArgument, caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }

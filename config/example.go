@@ -21,12 +21,15 @@ const (
 func Example() string {
 	return `# termcall client configuration.
 # Flags given on the command line override these values
-# (--server, --sdkappid, --user, --usersig, --secret, --nickname, --avatar,
+# (--server, --ca, --sdkappid, --user, --usersig, --secret, --nickname, --avatar,
 # --audio-in, --audio-out, --video-in, --ice-server, --renderer, --log).
 
 # Signaling server started with "termcall serve" (it listens on
 # ` + proto.DefaultAddr + ` unless given --addr). This is the default.
 server = "` + proto.DefaultServerURL + `"
+# For a wss:// server whose certificate is self-signed (or from your own
+# CA): a PEM file of the CA certificates to trust besides the system roots.
+# ca = "/path/to/ca.pem"
 # The SDKAppID the server was started with.
 sdkappid = ` + ExampleSDKAppID + `
 # Your userID: 1-32 characters of A-Z a-z 0-9 _ -.

@@ -36,9 +36,12 @@ const (
 
 // Options configure Run.
 type Options struct {
-	ServerURL string // ws://HOST:PORT/ws of `termcall serve`
-	SDKAppID  uint32
-	UserID    string
+	ServerURL string // ws://HOST:PORT/ws (or wss://) of `termcall serve`
+	// CAFile is a PEM file of CA certificates trusted for wss:// besides
+	// the system roots.
+	CAFile   string
+	SDKAppID uint32
+	UserID   string
 	// UserSig logs the user in. When empty it is generated from Secret.
 	UserSig string
 	Secret  string
@@ -137,7 +140,7 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 		auto:    make(chan inviteSummary, 16),
 	}
 	co := client.Options{
-		Server: opts.ServerURL, SDKAppID: opts.SDKAppID, UserID: opts.UserID,
+		Server: opts.ServerURL, CAFile: opts.CAFile, SDKAppID: opts.SDKAppID, UserID: opts.UserID,
 		UserSig: opts.UserSig, Secret: opts.Secret, UserSigExpire: opts.UserSigExpire,
 		GroupTimeout: opts.GroupTimeout, Logger: opts.Logger,
 	}
