@@ -435,6 +435,9 @@ func (s *callScreen) qualityView() string {
 		worst.Loss = math.Max(worst.Loss, q.Loss)
 	}
 	detail := fmt.Sprintf("rtt %dms loss %.1f%%", worst.RTT.Milliseconds(), worst.Loss*100)
+	if p := s.pathView(); p != "" {
+		detail += " · " + p
+	}
 	switch {
 	case worst.RTT < 150*time.Millisecond && worst.Loss < 0.02:
 		return st.Quality.Good.Render("quality ●●● good") + " " + detail
@@ -443,6 +446,31 @@ func (s *callScreen) qualityView() string {
 	default:
 		return st.Quality.Poor.Render("quality ●○○ poor") + " " + detail
 	}
+}
+
+// pathView says whether media is direct or goes through a TURN relay ("":
+// no member's path is known yet). In a group where only some members are
+// relayed, those are named: a relay adds delay and hides addresses.
+func (s *callScreen) pathView() string {
+	var direct int
+	var relayed []string
+	for _, id := range sortedKeys(s.quality) {
+		switch s.quality[id].Path {
+		case PathDirect:
+			direct++
+		case PathRelayed:
+			relayed = append(relayed, id)
+		}
+	}
+	switch {
+	case len(relayed) > 0 && direct > 0:
+		return "relayed (TURN) to " + strings.Join(relayed, ", ")
+	case len(relayed) > 0:
+		return "relayed (TURN)"
+	case direct > 0:
+		return "direct"
+	}
+	return ""
 }
 
 // videoView lays the video panes out in a grid: one per remote member

@@ -42,7 +42,17 @@ const EventPresence = callcore.EventPresence
 type PeerStats struct {
 	RTT  time.Duration
 	Loss float64 // fraction of packets lost, 0..1
+	Path Path
 }
+
+// Path says how media with a member travels.
+type Path int
+
+const (
+	PathUnknown Path = iota // ICE has not selected a candidate pair yet
+	PathDirect              // peer to peer (host, srflx or prflx candidates)
+	PathRelayed             // through a TURN server on either side
+)
 
 // StatsSource reports per-member transport stats. It is optional: without
 // it the call screen shows no quality indicator.

@@ -30,11 +30,24 @@ type factoryStats struct{ f *media.Factory }
 func (s factoryStats) CallStats() map[string]PeerStats {
 	out := map[string]PeerStats{}
 	for _, st := range s.f.Snapshot() {
-		var loss float64
-		if n := st.Audio.PacketsReceived + st.Audio.PacketsLost; n > 0 {
-			loss = float64(st.Audio.PacketsLost) / float64(n)
-		}
-		out[st.UserID] = PeerStats{RTT: time.Duration(st.RTTMs * float64(time.Millisecond)), Loss: loss}
+		out[st.UserID] = peerStatsOf(st)
 	}
 	return out
+}
+
+// peerStatsOf is the quality indicator's view of one peer's media stats.
+func peerStatsOf(st media.Stats) PeerStats {
+	var loss float64
+	if n := st.Audio.PacketsReceived + st.Audio.PacketsLost; n > 0 {
+		loss = float64(st.Audio.PacketsLost) / float64(n)
+	}
+	ps := PeerStats{RTT: time.Duration(st.RTTMs * float64(time.Millisecond)), Loss: loss}
+	switch {
+	case st.Path == nil:
+	case st.Path.Relayed():
+		ps.Path = PathRelayed
+	default:
+		ps.Path = PathDirect
+	}
+	return ps
 }

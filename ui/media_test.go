@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/callcore/media"
 	"github.com/termcall/termcall/client"
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/video"
@@ -53,6 +54,25 @@ func TestMediaSpecICEPolicy(t *testing.T) {
 	for policy, relay := range map[string]bool{"": false, "all": false, "relay": true} {
 		if got := mediaSpec(config.Config{ICEPolicy: policy}, nil).RelayOnly; got != relay {
 			t.Errorf("ice_policy %q: RelayOnly %v, want %v", policy, got, relay)
+		}
+	}
+}
+
+// factoryStats maps the media path to direct or relayed: a TURN relay on
+// either side is relayed, no selected pair yet is unknown.
+func TestPathOfMediaStats(t *testing.T) {
+	for _, tc := range []struct {
+		path *media.Path
+		want Path
+	}{
+		{nil, PathUnknown},
+		{&media.Path{Local: "host", Remote: "host", Protocol: "udp"}, PathDirect},
+		{&media.Path{Local: "srflx", Remote: "prflx", Protocol: "udp"}, PathDirect},
+		{&media.Path{Local: "relay", Remote: "host", Protocol: "udp"}, PathRelayed},
+		{&media.Path{Local: "host", Remote: "relay", Protocol: "tcp"}, PathRelayed},
+	} {
+		if got := peerStatsOf(media.Stats{Path: tc.path}).Path; got != tc.want {
+			t.Errorf("path %+v: %v, want %v", tc.path, got, tc.want)
 		}
 	}
 }

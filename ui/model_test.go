@@ -294,3 +294,29 @@ func TestCameraIndicatorFollowsCallType(t *testing.T) {
 		t.Fatalf("after switching to video bob's camera should show on: %q", l)
 	}
 }
+
+// The quality line says whether media is direct or relayed through TURN,
+// and names the relayed members of a group whose paths differ.
+func TestQualityLineShowsPath(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.event(callcore.EventInvited, invited("bob", callcore.CallTypeAudio, "carol"))
+	h.key("a")
+	h.event(callcore.EventUserEnter, callcore.UserRef{UserID: "bob"})
+	h.event(callcore.EventUserEnter, callcore.UserRef{UserID: "carol"})
+	ok := PeerStats{RTT: 20 * time.Millisecond}
+	with := func(p Path) PeerStats { s := ok; s.Path = p; return s }
+
+	h.send(statsMsg{"bob": ok, "carol": ok})
+	h.requireView("quality ●●● good rtt 20ms loss 0.0%")
+	h.requireNotView("direct", "relayed")
+
+	h.send(statsMsg{"bob": with(PathDirect), "carol": with(PathDirect)})
+	h.requireView("rtt 20ms loss 0.0% · direct")
+
+	h.send(statsMsg{"bob": with(PathRelayed), "carol": with(PathRelayed)})
+	h.requireView("rtt 20ms loss 0.0% · relayed (TURN)")
+	h.requireNotView("relayed (TURN) to")
+
+	h.send(statsMsg{"bob": with(PathDirect), "carol": with(PathRelayed)})
+	h.requireView("· relayed (TURN) to carol")
+}
