@@ -133,10 +133,7 @@ func (c *Client) UserSig() string { return c.sig }
 // Login logs in and then sets the self info, if any. A refused self info
 // is logged, not fatal: the user is logged in.
 func (c *Client) Login(ctx context.Context) error {
-	if err := c.Engine.Login(ctx, c.opts.UserID, c.sig); err != nil {
-		if errors.Is(err, signal.ErrUntrustedCert) {
-			return fmt.Errorf("%w (if the server's certificate is your own, pass its CA with --ca FILE or the config key ca)", err)
-		}
+	if err := ExplainLogin(c.Engine.Login(ctx, c.opts.UserID, c.sig)); err != nil {
 		return err
 	}
 	if c.opts.Self != (callcore.SelfInfo{}) {
@@ -145,6 +142,16 @@ func (c *Client) Login(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ExplainLogin adds the way out to a login error the user can fix
+// themselves: a certificate that is not trusted needs --ca (or the config
+// key ca). Other errors, and nil, are returned as they are.
+func ExplainLogin(err error) error {
+	if errors.Is(err, signal.ErrUntrustedCert) {
+		return fmt.Errorf("%w (if the server's certificate is your own or self-signed, pass its CA with --ca FILE or the config key ca)", err)
+	}
+	return err
 }
 
 // SetSelf changes the self info sent after each later Login.

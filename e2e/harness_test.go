@@ -148,6 +148,12 @@ type server struct {
 // and waits for its listening line.
 func startServer(t *testing.T, groups map[string][]string) *server {
 	t.Helper()
+	return startServerArgs(t, groups)
+}
+
+// startServerArgs is startServer with extra `termcall serve` flags.
+func startServerArgs(t *testing.T, groups map[string][]string, extra ...string) *server {
+	t.Helper()
 	bin := needBinary(t)
 	dir := t.TempDir()
 	var toml strings.Builder
@@ -165,7 +171,7 @@ func startServer(t *testing.T, groups map[string][]string) *server {
 	}
 
 	url := make(chan string, 1)
-	listening := regexp.MustCompile(`^listening (ws://\S+/ws)\s*$`)
+	listening := regexp.MustCompile(`^listening (wss?://\S+/ws)\s*$`)
 	var stdout syncBuffer
 	out := &lineWriter{fn: func(line string) {
 		_, _ = stdout.Write([]byte(line + "\n"))
@@ -177,9 +183,9 @@ func startServer(t *testing.T, groups map[string][]string) *server {
 		}
 	}}
 	s := &server{}
-	s.p = startProc(t, "server", bin, out, false,
+	s.p = startProc(t, "server", bin, out, false, append([]string{
 		"serve", "--addr", "127.0.0.1:0", "--sdkappid", testSDKAppID, "--secret", testSecret,
-		"--groups", groupsFile, "--grace", "500ms")
+		"--groups", groupsFile, "--grace", "500ms"}, extra...)...)
 	t.Cleanup(func() {
 		code := s.p.stop(t, syscall.SIGTERM, exitWait)
 		if t.Failed() || (code != 0 && code != -1) {

@@ -388,7 +388,7 @@ func switchFailed(code int, err error) error {
 func (r *runner) login(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 	defer cancel()
-	if err := r.eng.Login(ctx, r.opts.UserID, r.client.UserSig()); err != nil {
+	if err := client.ExplainLogin(r.eng.Login(ctx, r.opts.UserID, r.client.UserSig())); err != nil {
 		return err
 	}
 	if r.self != (callcore.SelfInfo{}) {

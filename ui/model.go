@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/termcall/termcall/callcore"
+	"github.com/termcall/termcall/client"
 	"github.com/termcall/termcall/ui/keymap"
 	"github.com/termcall/termcall/ui/styles"
 	"github.com/termcall/termcall/video"
@@ -179,7 +180,7 @@ type loginMsg struct{}
 func (m *Model) loginCmd() tea.Cmd {
 	user, sig, eng := m.c.opts.UserID, m.c.opts.UserSig, m.c.eng
 	return m.c.engineCmd("login", func(ctx context.Context) (tea.Msg, error) {
-		return loginMsg{}, eng.Login(ctx, user, sig)
+		return loginMsg{}, client.ExplainLogin(eng.Login(ctx, user, sig))
 	})
 }
 
