@@ -74,4 +74,8 @@ func TestStatsCommandBitratesAndVolumeWithoutStats(t *testing.T) {
 	if fnum(st, "sendKbps") < 20 || fnum(st, "recvKbps") < 20 {
 		t.Fatalf("stats command: sendKbps %v recvKbps %v", st["sendKbps"], st["recvKbps"])
 	}
+	// The stats command (a snapshot) carries the path too.
+	if !directPath("bob")(st) {
+		t.Errorf("stats command: path %v, want host/host/udp", st["path"])
+	}
 }
