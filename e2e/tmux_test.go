@@ -125,6 +125,8 @@ func TestDemoCallsEchoInRealTerminal(t *testing.T) {
 	tm.keys("c") // video call to the selected contact
 	tm.waitText("In call")
 	tm.waitFor("video cells drawn", func(_, esc string) bool { return videoCells(esc) > 200 })
+	// The echo is on this host: the quality line says media goes direct.
+	tm.waitText("· direct")
 
 	tm.keys("m")
 	tm.waitText("mic muted")
