@@ -23,9 +23,15 @@ const (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func startServer(t *testing.T) string {
+// startServer runs a real signaling server on a free port; tweak adjusts
+// its options (nil: none).
+func startServer(t *testing.T, tweak func(*server.Options)) string {
 	t.Helper()
-	srv, err := server.New(server.Options{Addr: "127.0.0.1:0", SDKAppID: appID, Secret: secret})
+	o := server.Options{Addr: "127.0.0.1:0", SDKAppID: appID, Secret: secret}
+	if tweak != nil {
+		tweak(&o)
+	}
+	srv, err := server.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +76,7 @@ func waitFor(t *testing.T, ch <-chan callcore.Event, name callcore.EventName) ca
 // A client made from a secret and media specs logs in, sets its self info,
 // and a call between two of them connects media.
 func TestClientsCall(t *testing.T) {
-	url := startServer(t)
+	url := startServer(t, nil)
 	mk := func(user string) (*client.Client, <-chan callcore.Event) {
 		c, err := client.New(client.Options{
 			Server: url, SDKAppID: appID, UserID: user, Secret: secret,

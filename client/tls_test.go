@@ -16,23 +16,6 @@ import (
 	"github.com/termcall/termcall/server"
 )
 
-func startTLSServer(t *testing.T, files testcert.Files) string {
-	t.Helper()
-	srv, err := server.New(server.Options{Addr: "127.0.0.1:0", SDKAppID: appID, Secret: secret, TLSCertFile: files.Cert, TLSKeyFile: files.Key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return srv.URL()
-}
-
 func login(t *testing.T, o client.Options) error {
 	t.Helper()
 	c, err := client.New(o)
@@ -50,7 +33,7 @@ func login(t *testing.T, o client.Options) error {
 // how to fix that.
 func TestTLSLogin(t *testing.T) {
 	files := testcert.Write(t)
-	url := startTLSServer(t, files)
+	url := startServer(t, func(o *server.Options) { o.TLSCertFile, o.TLSKeyFile = files.Cert, files.Key })
 	o := client.Options{Server: url, SDKAppID: appID, UserID: "alice", Secret: secret}
 
 	err := login(t, o)
