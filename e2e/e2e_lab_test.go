@@ -1,0 +1,60 @@
+package e2e_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/termcall/termcall/callcore"
+)
+
+// Two clients behind two symmetric-style NATs (MASQUERADE --random-fully)
+// with no relay configured: signaling through the NATs works (both log in,
+// the call rings and is accepted), media cannot, and both sides are told
+// with ERROR 60101 and CALL_END media_failed within about 15 s of the
+// accept, instead of a call that looks connected and carries nothing.
+func TestLabNATsWithoutRelayMediaFails(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	s := startServerIn(t, l.Server, labServerIP+":0")
+	alice := mediaClientIn(t, l.Client[0], s, "alice", "--audio-in", "tone:440", "--video-in", "none")
+	bob := mediaClientIn(t, l.Client[1], s, "bob", "--audio-in", "tone:880", "--video-in", "none")
+
+	alice.Send(t, "call bob audio 30")
+	bob.Expect(t, "INVITED", waitLong, nil)
+	bob.Send(t, "accept")
+	accepted := time.Now()
+	for _, c := range []*client{alice, bob} {
+		c.Expect(t, "ERROR", 25*time.Second, is(map[string]any{"code": callcore.CodeMediaFailed}))
+		c.Expect(t, "CALL_END", waitLong, is(map[string]any{"reason": "media_failed"}))
+	}
+	d := time.Since(accepted)
+	t.Logf("media failure reported on both sides %v after the accept", d.Round(time.Millisecond))
+	if d > 20*time.Second {
+		t.Errorf("media failure reported %v after the accept, want about 15 s", d)
+	}
+	for _, c := range []*client{alice, bob} {
+		c.ExpectNone(t, "USER_ENTER", 0, nil)
+	}
+}
+
+// A lab's namespaces are gone once its test ends, also when the test stops
+// half-way (SkipNow leaves through runtime.Goexit, as Fatal does).
+func TestLabRemovedWhenTestStops(t *testing.T) {
+	t.Parallel()
+	var prefix string
+	t.Run("stops", func(t *testing.T) {
+		l := newLab(t)
+		prefix = l.prefix
+		l.BlockUDP(1) // the option works (its rule goes with the namespace)
+		if got := labNamespaces(t, prefix); len(got) != 5 {
+			t.Fatalf("namespaces %v, want 5", got)
+		}
+		t.SkipNow()
+	})
+	if prefix == "" {
+		t.Skip("no lab was made (see the subtest's skip)")
+	}
+	if left := labNamespaces(t, prefix); len(left) > 0 {
+		t.Errorf("namespaces left after the test: %v", left)
+	}
+}
