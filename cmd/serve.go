@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/server/proto"
+	"github.com/termcall/termcall/server/relay"
 )
 
 // serveCommand returns the `termcall serve` command, which runs the signaling
@@ -23,6 +26,11 @@ func serveCommand() *cobra.Command {
 		groupsFile string
 		logLevel   string
 		iceURLs    []string
+		turnAddr   string
+		turnExtIP  string
+		turnPorts  string
+		turnSecret string
+		turnTTL    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -55,6 +63,15 @@ func serveCommand() *cobra.Command {
 					continue
 				}
 				opts.ICEServers = append(opts.ICEServers, proto.ICEServer{URLs: []string{u}})
+			}
+			if turnAddr != "" {
+				tc, err := turnConfig(turnAddr, turnExtIP, turnPorts, turnSecret, turnTTL)
+				if err != nil {
+					return err
+				}
+				opts.TURN = tc
+			} else if turnExtIP != "" || turnPorts != "" || turnSecret != "" {
+				return fmt.Errorf("--turn-external-ip, --turn-ports and --turn-secret need --turn")
 			}
 			srv, err := server.New(opts)
 			if err != nil {
@@ -89,9 +106,38 @@ func serveCommand() *cobra.Command {
 	fl.IntVar(&opts.MaxPendingPerIP, "max-pending-per-ip", server.DefaultMaxPendingPerIP, "connections not logged in yet, per IP address (IPv6: per /64)")
 	fl.IntVar(&opts.ReserveConns, "reserve-conns", server.DefaultReserveConns, "reconnects of logged-in sessions admitted beyond those caps")
 	fl.StringArrayVar(&iceURLs, "ice-server", nil, "STUN/TURN URL handed to clients (repeatable)")
+	fl.StringVar(&turnAddr, "turn", "", "run a TURN server on this UDP and TCP HOST:PORT, relaying on HOST")
+	fl.StringVar(&turnExtIP, "turn-external-ip", "", "IP address relays are announced on, if not --turn's HOST (1:1 NAT)")
+	fl.StringVar(&turnPorts, "turn-ports", "", "relay port range MIN-MAX (default: any free port)")
+	fl.StringVar(&turnSecret, "turn-secret", "", "key of the TURN credentials (default: random at each start)")
+	fl.DurationVar(&turnTTL, "turn-ttl", relay.DefaultTTL, "how long a TURN credential handed out at login is valid")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.StringVar(&opts.TLSCertFile, "tls-cert", "", "serve wss:// with this PEM certificate (chain); needs --tls-key")
 	fl.StringVar(&opts.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.MarkFlagsRequiredTogether("tls-cert", "tls-key")
 	return cmd
+}
+
+// turnConfig builds the embedded TURN server's configuration from the
+// --turn flags.
+func turnConfig(addr, extIP, ports, secret string, ttl time.Duration) (*relay.Config, error) {
+	tc := &relay.Config{Addr: addr, TTL: ttl}
+	if secret != "" {
+		tc.Key = []byte(secret)
+	}
+	if extIP != "" {
+		if tc.ExternalIP = net.ParseIP(extIP); tc.ExternalIP == nil {
+			return nil, fmt.Errorf("--turn-external-ip %q: not an IP address", extIP)
+		}
+	}
+	if ports != "" {
+		lo, hi, ok := strings.Cut(ports, "-")
+		minP, err1 := strconv.ParseUint(lo, 10, 16)
+		maxP, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil || minP == 0 || minP > maxP {
+			return nil, fmt.Errorf("--turn-ports %q: want MIN-MAX, 1 <= MIN <= MAX <= 65535", ports)
+		}
+		tc.MinPort, tc.MaxPort = uint16(minP), uint16(maxP)
+	}
+	return tc, nil
 }

@@ -130,6 +130,11 @@ func TestServeCommandErrors(t *testing.T) {
 		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--log-level", "loud"}, // bad level
 		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--groups", "/nonexistent.toml"},
 		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--max-pending", "-1"},
+		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--turn-secret", "k"},  // needs --turn
+		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--turn", "0.0.0.0:0"}, // nothing to announce
+		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--turn", "127.0.0.1:0", "--turn-ports", "9-1"},
+		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--turn", "127.0.0.1:0", "--turn-ports", "1000"},
+		{"--addr", "127.0.0.1:0", "--sdkappid", "1", "--secret", "x", "--turn", "127.0.0.1:0", "--turn-external-ip", "host"},
 	} {
 		cmd := serveCommand()
 		cmd.SetOut(io.Discard)
@@ -152,5 +157,21 @@ func TestDefaultAddr(t *testing.T) {
 	}
 	if proto.DefaultServerURL != "ws://"+proto.DefaultAddr+"/ws" {
 		t.Errorf("DefaultServerURL %q", proto.DefaultServerURL)
+	}
+}
+
+func TestTURNConfig(t *testing.T) {
+	tc, err := turnConfig("0.0.0.0:3478", "203.0.113.7", "49152-49200", "k", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Addr != "0.0.0.0:3478" || tc.ExternalIP.String() != "203.0.113.7" || tc.MinPort != 49152 || tc.MaxPort != 49200 ||
+		string(tc.Key) != "k" || tc.TTL != time.Hour {
+		t.Errorf("turnConfig = %+v", tc)
+	}
+	for _, ports := range []string{"0-10", "10-9", "1-70000", "a-b", "-", "5"} {
+		if _, err := turnConfig("127.0.0.1:0", "", ports, "", 0); err == nil {
+			t.Errorf("--turn-ports %q accepted", ports)
+		}
 	}
 }

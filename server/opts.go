@@ -8,6 +8,7 @@ import (
 
 	"github.com/termcall/termcall/internal/clock"
 	"github.com/termcall/termcall/server/proto"
+	"github.com/termcall/termcall/server/relay"
 )
 
 // Defaults for zero Options fields.
@@ -58,7 +59,11 @@ type Options struct {
 	RatePerSec   float64             // frames per second per connection; default 50
 	RateBurst    int                 // burst of the rate limit; default 100
 	ICEServers   []proto.ICEServer   // handed to clients at login
-	Logger       *slog.Logger        // nil discards logs
+	// TURN, if set, runs an embedded TURN server with the server; each
+	// login reply adds it to ICEServers with a credential for that user
+	// (relay.Config; its Now and Logger default to the server's).
+	TURN   *relay.Config
+	Logger *slog.Logger // nil discards logs
 	// Clock runs the server's timers and timestamps (clock.go); nil is the
 	// real clock. Tests set a fake one.
 	Clock Clock

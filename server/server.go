@@ -27,6 +27,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/termcall/termcall/server/proto"
+	"github.com/termcall/termcall/server/relay"
 	"github.com/termcall/termcall/server/routing"
 )
 
@@ -49,6 +50,7 @@ type Server struct {
 	started   bool
 	listener  net.Listener
 	httpSrv   *http.Server
+	turn      *relay.Server // nil without Options.TURN
 	conns     map[*conn]struct{}
 	sessions  map[string]*session            // userID -> session
 	ringing   map[string]*invite             // userID -> the open invitation ringing for them
@@ -127,6 +129,21 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.opts.Addr, err)
 	}
+	if s.opts.TURN != nil {
+		cfg := *s.opts.TURN
+		if cfg.Now == nil {
+			cfg.Now = s.clock.Now // credentials expire on the clock userSigs do
+		}
+		if cfg.Logger == nil {
+			cfg.Logger = s.log.With("component", "turn")
+		}
+		ts, err := relay.Start(cfg)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("turn: %w", err)
+		}
+		s.turn = ts
+	}
 	if s.tls != nil {
 		ln = tls.NewListener(ln, s.tls)
 	}
@@ -194,9 +211,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		sess.stopGrace()
 	}
 	httpSrv := s.httpSrv
+	ts := s.turn
 	s.mu.Unlock()
 
 	var errs []error
+	if ts != nil {
+		// First, so that no relay outlives the signaling it was handed out by.
+		if err := ts.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if httpSrv != nil {
 		if err := httpSrv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 
 	"github.com/gorilla/websocket"
 
@@ -99,6 +100,9 @@ func (s *Server) handleLogin(t *tx, c *conn, f proto.Frame) (any, *proto.Error) 
 		Resumed:    resumed,
 		ServerTime: now.UnixMilli(),
 		ICEServers: s.opts.ICEServers,
+	}
+	if s.turn != nil {
+		reply.ICEServers = append(slices.Clone(s.opts.ICEServers), s.turn.ICEServer(u))
 	}
 	if r := s.inRoom[u]; r != nil && resumed {
 		st := r.state()

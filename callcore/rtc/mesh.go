@@ -181,6 +181,11 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICETimeouts(2*time.Second, 5*time.Second, 500*time.Millisecond)
+	if cfg.RelayOnly {
+		// pion holds a relay pair 2 s for a better one to nominate; with
+		// relay candidates only there is none coming.
+		se.SetRelayAcceptanceMinWait(0)
+	}
 	if cfg.LoopbackOnly {
 		// pion drops loopback candidates unless told otherwise.
 		se.SetIncludeLoopbackCandidate(true)

@@ -1,0 +1,282 @@
+// Package relay is termcall's embedded TURN server (pion/turn), handing
+// out short-lived per-user credentials in the TURN REST scheme:
+//
+//	username   = "<expiry unix seconds>:<userID>"
+//	credential = base64(HMAC-SHA1(key, username))
+//
+// The key never leaves the server: clients get a username and credential
+// at login, and the TURN server recomputes the credential to check them.
+package relay
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1" //nolint:gosec // the TURN REST scheme is HMAC-SHA1
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+
+	"github.com/termcall/termcall/server/proto"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultTTL              = 12 * time.Hour
+	DefaultMaxAllocsPerUser = 16 // 8 peers of a call, each allocating over UDP and TCP
+	Realm                   = "termcall"
+	keyLen                  = 32
+	// maxExpiryDigits bounds the expiry field: unix seconds have 10 digits
+	// until 2286; more is garbage, not a time.
+	maxExpiryDigits = 12
+)
+
+// ErrConfig is wrapped by errors of an unusable Config.
+var ErrConfig = errors.New("relay: invalid configuration")
+
+// Config configures a Server.
+type Config struct {
+	// Addr is HOST:PORT the TURN server listens on, UDP and TCP. Port 0
+	// picks a free one (the same for both).
+	Addr string
+	// ExternalIP is the address relays are announced on and clients are
+	// told to dial, when it differs from Addr's host (behind 1:1 NAT).
+	ExternalIP net.IP
+	// MinPort and MaxPort bound relay ports; both zero lets the OS pick.
+	MinPort, MaxPort uint16
+	// Key signs credentials; empty picks a random one, so credentials do
+	// not survive a restart.
+	Key []byte
+	// TTL is how long a credential is valid from login. An allocation is
+	// refreshed with the credential it was made with, so a call that
+	// outlives it loses the relay.
+	TTL time.Duration
+	// MaxAllocsPerUser caps one userID's concurrent allocations.
+	MaxAllocsPerUser int
+	// Now is the clock credentials are issued and checked by; nil is
+	// time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Server is a running TURN server.
+type Server struct {
+	cfg  Config
+	host string // host in the URLs handed to clients
+	port int
+	turn *turn.Server
+	udp  net.PacketConn
+	tcp  net.Listener
+
+	mu     sync.Mutex
+	allocs map[string]int // userID -> live allocations
+}
+
+// Start listens on cfg.Addr (UDP and TCP) and serves TURN.
+func Start(cfg Config) (*Server, error) {
+	host, portStr, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: address %q: %w", ErrConfig, cfg.Addr, err)
+	}
+	bindIP := net.ParseIP(host)
+	if host != "" && bindIP == nil {
+		return nil, fmt.Errorf("%w: address %q: host must be an IP address", ErrConfig, cfg.Addr)
+	}
+	relayIP := cfg.ExternalIP
+	if relayIP == nil {
+		if bindIP == nil || bindIP.IsUnspecified() {
+			return nil, fmt.Errorf("%w: %q binds every address: set an external IP to announce", ErrConfig, cfg.Addr)
+		}
+		relayIP = bindIP
+	}
+	if (cfg.MinPort == 0) != (cfg.MaxPort == 0) || cfg.MinPort > cfg.MaxPort {
+		return nil, fmt.Errorf("%w: relay port range %d-%d", ErrConfig, cfg.MinPort, cfg.MaxPort)
+	}
+	if cfg.TTL < 0 || cfg.MaxAllocsPerUser < 0 {
+		return nil, fmt.Errorf("%w: negative TTL or allocation cap", ErrConfig)
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.MaxAllocsPerUser == 0 {
+		cfg.MaxAllocsPerUser = DefaultMaxAllocsPerUser
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Key) == 0 {
+		cfg.Key = make([]byte, keyLen)
+		if _, err := rand.Read(cfg.Key); err != nil {
+			return nil, fmt.Errorf("relay: random key: %w", err)
+		}
+	} else {
+		cfg.Key = append([]byte(nil), cfg.Key...)
+	}
+	if _, err := strconv.ParseUint(portStr, 10, 16); err != nil {
+		return nil, fmt.Errorf("%w: port %q", ErrConfig, portStr)
+	}
+
+	udp, err := net.ListenPacket("udp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("relay: listen udp %s: %w", cfg.Addr, err)
+	}
+	port := udp.LocalAddr().(*net.UDPAddr).Port
+	// TCP on the UDP port, so that one HOST:PORT names both.
+	tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		_ = udp.Close()
+		return nil, fmt.Errorf("relay: listen tcp %s: %w", cfg.Addr, err)
+	}
+
+	s := &Server{cfg: cfg, host: relayIP.String(), port: port, udp: udp, tcp: tcp, allocs: make(map[string]int)}
+	bindAddr := host
+	if bindAddr == "" {
+		bindAddr = "0.0.0.0"
+	}
+	var gen turn.RelayAddressGenerator = &turn.RelayAddressGeneratorStatic{RelayAddress: relayIP, Address: bindAddr}
+	if cfg.MinPort != 0 {
+		gen = &turn.RelayAddressGeneratorPortRange{
+			RelayAddress: relayIP, Address: bindAddr, MinPort: cfg.MinPort, MaxPort: cfg.MaxPort,
+		}
+	}
+	lf := logging.NewDefaultLoggerFactory()
+	lf.DefaultLogLevel = logging.LogLevelDisabled
+	ts, err := turn.NewServer(turn.ServerConfig{
+		Realm:             Realm,
+		LoggerFactory:     lf,
+		AuthHandler:       s.authenticate,
+		QuotaHandler:      s.quota,
+		EventHandler:      turn.EventHandler{OnAllocationCreated: s.created, OnAllocationDeleted: s.deleted},
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: gen}},
+		ListenerConfigs:   []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen}},
+	})
+	if err != nil {
+		_ = udp.Close()
+		_ = tcp.Close()
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	s.turn = ts
+	cfg.Logger.Info("turn listening", "addr", udp.LocalAddr().String(), "relay", relayIP.String())
+	return s, nil
+}
+
+// Addr is the bound UDP address (also the TCP one).
+func (s *Server) Addr() *net.UDPAddr { return s.udp.LocalAddr().(*net.UDPAddr) }
+
+// Close stops the server and frees every allocation.
+func (s *Server) Close() error {
+	if err := s.turn.Close(); err != nil {
+		return fmt.Errorf("relay: close: %w", err)
+	}
+	return nil
+}
+
+// ICEServer returns the TURN server entry for userID's login reply, with a
+// credential valid for the TTL from now.
+func (s *Server) ICEServer(userID string) proto.ICEServer {
+	user := Username(s.cfg.Now().Add(s.cfg.TTL), userID)
+	hp := net.JoinHostPort(s.host, strconv.Itoa(s.port))
+	return proto.ICEServer{
+		URLs:       []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"},
+		Username:   user,
+		Credential: Credential(s.cfg.Key, user),
+	}
+}
+
+// Allocations returns userID's live allocations.
+func (s *Server) Allocations(userID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.allocs[userID]
+}
+
+// Username is the TURN REST username for userID valid until expiry.
+func Username(expiry time.Time, userID string) string {
+	return strconv.FormatInt(expiry.Unix(), 10) + ":" + userID
+}
+
+// Credential is base64(HMAC-SHA1(key, username)).
+func Credential(key []byte, username string) string {
+	mac := hmac.New(sha1.New, key)
+	mac.Write([]byte(username))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// ParseUsername splits a TURN REST username into its expiry and userID.
+// It refuses anything but decimal seconds, one colon and a valid userID.
+func ParseUsername(username string) (expiry time.Time, userID string, err error) {
+	exp, id, ok := strings.Cut(username, ":")
+	if !ok {
+		return time.Time{}, "", fmt.Errorf("username %q: no expiry", username)
+	}
+	if exp == "" || len(exp) > maxExpiryDigits {
+		return time.Time{}, "", fmt.Errorf("username %q: bad expiry", username)
+	}
+	for _, r := range exp { // ParseInt would take a sign
+		if r < '0' || r > '9' {
+			return time.Time{}, "", fmt.Errorf("username %q: bad expiry", username)
+		}
+	}
+	secs, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("username %q: %w", username, err)
+	}
+	if !proto.ValidUserID(id) {
+		return time.Time{}, "", fmt.Errorf("username %q: invalid userID", username)
+	}
+	return time.Unix(secs, 0), id, nil
+}
+
+// authenticate is the TURN AuthHandler: the userID it returns keys the
+// quota and the allocation events.
+func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool) {
+	expiry, userID, err := ParseUsername(ra.Username)
+	if err != nil {
+		s.cfg.Logger.Debug("turn auth refused", "src", ra.SrcAddr, "err", err)
+		return "", nil, false
+	}
+	if !s.cfg.Now().Before(expiry) {
+		s.cfg.Logger.Debug("turn auth refused", "src", ra.SrcAddr, "user", userID, "err", "expired")
+		return "", nil, false
+	}
+	// A wrong credential fails the MESSAGE-INTEGRITY check against this key.
+	return userID, turn.GenerateAuthKey(ra.Username, ra.Realm, Credential(s.cfg.Key, ra.Username)), true
+}
+
+// quota refuses a new allocation (486) once userID holds the cap. It counts
+// allocations made, so simultaneous requests may overshoot it by the few in
+// flight.
+func (s *Server) quota(userID, _ string, src net.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.allocs[userID] >= s.cfg.MaxAllocsPerUser {
+		s.cfg.Logger.Info("turn quota reached", "user", userID, "src", src)
+		return false
+	}
+	return true
+}
+
+func (s *Server) created(_, _ net.Addr, _, userID, _ string, _ net.Addr, _ int) {
+	s.mu.Lock()
+	s.allocs[userID]++
+	s.mu.Unlock()
+}
+
+func (s *Server) deleted(_, _ net.Addr, _, userID, _ string) {
+	s.mu.Lock()
+	if s.allocs[userID]--; s.allocs[userID] <= 0 {
+		delete(s.allocs, userID)
+	}
+	s.mu.Unlock()
+}
