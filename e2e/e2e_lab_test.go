@@ -58,3 +58,47 @@ func TestLabRemovedWhenTestStops(t *testing.T) {
 		t.Errorf("namespaces left after the test: %v", left)
 	}
 }
+
+// The same two NATed clients with `serve --turn` on the public host: the
+// server hands each its TURN credentials at login, the call connects
+// through the relay, each hears the other's tone and sees video at 8 fps
+// or more, and STATS says the path is relayed.
+func TestLabNATsWithTURNCallConnects(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	s := startServerIn(t, l.Server, labServerIP+":0", "--turn", labServerIP+":3478", "--turn-ports", "41000-41999")
+	alice := mediaClientIn(t, l.Client[0], s, "alice", "--audio-in", "tone:440", "--video-in", "pattern")
+	bob := mediaClientIn(t, l.Client[1], s, "bob", "--audio-in", "tone:880", "--video-in", "pattern")
+
+	alice.Send(t, "call bob video 30")
+	bob.Expect(t, "INVITED", waitLong, nil)
+	bob.Send(t, "accept")
+	accepted := time.Now()
+	alice.Expect(t, "USER_ENTER", mediaWait, nil)
+	bob.Expect(t, "USER_ENTER", mediaWait, nil)
+	t.Logf("media through the relay %v after the accept", time.Since(accepted).Round(time.Millisecond))
+	relayed := func(ev event) bool {
+		p := sub(ev, "path")
+		return p["local"] == "relay" || p["remote"] == "relay"
+	}
+	atLeast8fps := func(from string) func(event) bool {
+		return func(ev event) bool {
+			v := sub(ev, "video")
+			return str(ev, "userID") == from && int(fnum(v, "width")) == 320 && int(fnum(v, "height")) == 240 && fnum(v, "fps") >= 8
+		}
+	}
+	for _, side := range []struct {
+		c    *client
+		from string
+		hz   float64
+	}{{bob, "alice", 440}, {alice, "bob", 880}} {
+		side.c.Expect(t, "STATS", mediaWait, hears(side.from, side.hz))
+		side.c.Expect(t, "STATS", mediaWait, atLeast8fps(side.from))
+		st := side.c.Expect(t, "STATS", mediaWait, func(ev event) bool { return str(ev, "userID") == side.from && sub(ev, "path") != nil })
+		if !relayed(st) {
+			t.Errorf("%s's path to %s is %v, want a relay (two symmetric NATs)", side.c.user, side.from, st["path"])
+		}
+	}
+	alice.Send(t, "hangup")
+	bob.Expect(t, "CALL_END", waitLong, nil)
+}

@@ -197,9 +197,9 @@ func sweepStaleLabs(t *testing.T) {
 }
 
 // startServerIn runs `termcall serve` inside namespace ns, listening on
-// addr (an address of that namespace, port 0 for any), and waits for its
-// listening line.
-func startServerIn(t *testing.T, ns, addr string) *server {
+// addr (an address of that namespace, port 0 for any) with extra flags,
+// and waits for its listening line.
+func startServerIn(t *testing.T, ns, addr string, extra ...string) *server {
 	t.Helper()
 	url := make(chan string, 1)
 	listening := regexp.MustCompile(`^listening (wss?://\S+/ws)\s*$`)
@@ -215,8 +215,8 @@ func startServerIn(t *testing.T, ns, addr string) *server {
 	}}
 	s := &server{}
 	// ip netns exec execs the command itself, so signals reach termcall.
-	s.p = startProc(t, "server", "ip", out, false, "netns", "exec", ns, needBinary(t),
-		"serve", "--addr", addr, "--sdkappid", testSDKAppID, "--secret", testSecret, "--grace", "500ms")
+	s.p = startProc(t, "server", "ip", out, false, append([]string{"netns", "exec", ns, needBinary(t),
+		"serve", "--addr", addr, "--sdkappid", testSDKAppID, "--secret", testSecret, "--grace", "500ms"}, extra...)...)
 	t.Cleanup(func() {
 		code := s.p.stop(t, syscall.SIGTERM, exitWait)
 		if t.Failed() || (code != 0 && code != -1) {
