@@ -102,3 +102,27 @@ func TestLabNATsWithTURNCallConnects(t *testing.T) {
 	alice.Send(t, "hangup")
 	bob.Expect(t, "CALL_END", waitLong, nil)
 }
+
+// With UDP blocked on alice's home network, the call still connects: her
+// client reaches the TURN server over TCP (the turn:?transport=tcp URL the
+// server hands out) and her side of the path is the relay.
+func TestLabUDPBlockedCallUsesTURNOverTCP(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	l.BlockUDP(0)
+	s := startServerIn(t, l.Server, labServerIP+":0", "--turn", labServerIP+":3478", "--turn-ports", "41000-41999")
+	alice := mediaClientIn(t, l.Client[0], s, "alice", "--audio-in", "tone:440", "--video-in", "none")
+	bob := mediaClientIn(t, l.Client[1], s, "bob", "--audio-in", "tone:880", "--video-in", "none")
+
+	alice.Send(t, "call bob audio 30")
+	bob.Expect(t, "INVITED", waitLong, nil)
+	bob.Send(t, "accept")
+	alice.Expect(t, "USER_ENTER", mediaWait, nil)
+	bob.Expect(t, "STATS", mediaWait, hears("alice", 440))
+	st := alice.Expect(t, "STATS", mediaWait, hears("bob", 880))
+	if p := sub(st, "path"); p["local"] != "relay" {
+		t.Errorf("alice's path %v, want her local side relayed (her UDP is blocked)", st["path"])
+	}
+	alice.Send(t, "hangup")
+	bob.Expect(t, "CALL_END", waitLong, nil)
+}
