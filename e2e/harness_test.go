@@ -154,7 +154,6 @@ func startServer(t *testing.T, groups map[string][]string) *server {
 // startServerArgs is startServer with extra `termcall serve` flags.
 func startServerArgs(t *testing.T, groups map[string][]string, extra ...string) *server {
 	t.Helper()
-	bin := needBinary(t)
 	dir := t.TempDir()
 	var toml strings.Builder
 	toml.WriteString("[groups]\n")
@@ -170,6 +169,25 @@ func startServerArgs(t *testing.T, groups map[string][]string, extra ...string) 
 		t.Fatal(err)
 	}
 
+	return runServe(t, "", append([]string{"--addr", "127.0.0.1:0", "--groups", groupsFile}, extra...)...)
+}
+
+// inNetns returns how to run the binary with args: directly, or, for a
+// network namespace ns, through `ip netns exec` (which execs termcall
+// itself, so signals reach it).
+func inNetns(t *testing.T, ns string, args ...string) (prog string, argv []string) {
+	t.Helper()
+	if ns == "" {
+		return needBinary(t), args
+	}
+	return "ip", append([]string{"netns", "exec", ns, needBinary(t)}, args...)
+}
+
+// runServe runs `termcall serve` with the test's SDKAppID and secret and
+// args (an --addr among them), in namespace ns ("" = this one), and
+// waits for its listening line.
+func runServe(t *testing.T, ns string, args ...string) *server {
+	t.Helper()
 	url := make(chan string, 1)
 	listening := regexp.MustCompile(`^listening (wss?://\S+/ws)\s*$`)
 	var stdout syncBuffer
@@ -183,9 +201,8 @@ func startServerArgs(t *testing.T, groups map[string][]string, extra ...string) 
 		}
 	}}
 	s := &server{}
-	s.p = startProc(t, "server", bin, out, false, append([]string{
-		"serve", "--addr", "127.0.0.1:0", "--sdkappid", testSDKAppID, "--secret", testSecret,
-		"--groups", groupsFile, "--grace", "500ms"}, extra...)...)
+	prog, argv := inNetns(t, ns, append([]string{"serve", "--sdkappid", testSDKAppID, "--secret", testSecret, "--grace", "500ms"}, args...)...)
+	s.p = startProc(t, "server", prog, out, false, argv...)
 	t.Cleanup(func() {
 		code := s.p.stop(t, syscall.SIGTERM, exitWait)
 		if t.Failed() || (code != 0 && code != -1) {
@@ -196,9 +213,9 @@ func startServerArgs(t *testing.T, groups map[string][]string, extra ...string) 
 	case s.URL = <-url:
 		return s
 	case <-s.p.exited:
-		t.Fatalf("termcall serve exited (%v) before listening; stdout:\n%s\nstderr:\n%s", s.p.err, stdout.String(), s.p.stderr.String())
+		t.Fatalf("termcall serve %s exited (%v) before listening; stdout:\n%s\nstderr:\n%s", ns, s.p.err, stdout.String(), s.p.stderr.String())
 	case <-time.After(waitLong):
-		t.Fatalf("termcall serve printed no listening line within %v; stdout:\n%s\nstderr:\n%s", waitLong, stdout.String(), s.p.stderr.String())
+		t.Fatalf("termcall serve %s printed no listening line within %v; stdout:\n%s\nstderr:\n%s", ns, waitLong, stdout.String(), s.p.stderr.String())
 	}
 	return nil
 }
@@ -228,6 +245,7 @@ type clientOpts struct {
 	expectExit int      // exit status expected when the test ends it (default 0)
 	media      bool     // real media (ICE on loopback); default signaling only
 	noServer   bool     // do not pass --server: headless's default
+	netns      string   // run inside this network namespace (the lab); media ICE on its interfaces
 }
 
 // startClient runs `termcall headless` as user against s and waits for its SDK_READY.
@@ -245,13 +263,15 @@ func (s *server) startClient(t *testing.T, user string, o ...clientOpts) *client
 	if !opt.noUserSig {
 		args = append(args, "--secret", testSecret)
 	}
-	if opt.media {
-		args = append(args, "--ice-loopback")
-	} else {
+	switch {
+	case !opt.media:
 		args = append(args, "--media=false")
+	case opt.netns == "":
+		args = append(args, "--ice-loopback")
 	}
 	args = append(args, opt.args...)
-	c.p = startProc(t, "headless "+user, needBinary(t), &lineWriter{fn: c.addLine}, true, args...)
+	prog, argv := inNetns(t, opt.netns, args...)
+	c.p = startProc(t, "headless "+user, prog, &lineWriter{fn: c.addLine}, true, argv...)
 	c.stdin = c.p.stdin
 	t.Cleanup(func() {
 		_ = c.stdin.Close() // EOF: the runner logs out and exits 0

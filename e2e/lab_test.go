@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // A network lab: network namespaces a test builds for itself and removes
@@ -197,41 +196,10 @@ func sweepStaleLabs(t *testing.T) {
 }
 
 // startServerIn runs `termcall serve` inside namespace ns, listening on
-// addr (an address of that namespace, port 0 for any) with extra flags,
-// and waits for its listening line.
+// addr (an address of that namespace, port 0 for any) with extra flags.
 func startServerIn(t *testing.T, ns, addr string, extra ...string) *server {
 	t.Helper()
-	url := make(chan string, 1)
-	listening := regexp.MustCompile(`^listening (wss?://\S+/ws)\s*$`)
-	var stdout syncBuffer
-	out := &lineWriter{fn: func(line string) {
-		_, _ = stdout.Write([]byte(line + "\n"))
-		if m := listening.FindStringSubmatch(line); m != nil {
-			select {
-			case url <- m[1]:
-			default:
-			}
-		}
-	}}
-	s := &server{}
-	// ip netns exec execs the command itself, so signals reach termcall.
-	s.p = startProc(t, "server", "ip", out, false, append([]string{"netns", "exec", ns, needBinary(t),
-		"serve", "--addr", addr, "--sdkappid", testSDKAppID, "--secret", testSecret, "--grace", "500ms"}, extra...)...)
-	t.Cleanup(func() {
-		code := s.p.stop(t, syscall.SIGTERM, exitWait)
-		if t.Failed() || (code != 0 && code != -1) {
-			t.Logf("server exit status %d; stdout:\n%s\nstderr:\n%s", code, stdout.String(), tail(s.p.stderr.String(), 4000))
-		}
-	})
-	select {
-	case s.URL = <-url:
-		return s
-	case <-s.p.exited:
-		t.Fatalf("termcall serve in %s exited (%v) before listening; stdout:\n%s\nstderr:\n%s", ns, s.p.err, stdout.String(), s.p.stderr.String())
-	case <-time.After(waitLong):
-		t.Fatalf("termcall serve in %s printed no listening line within %v; stderr:\n%s", ns, waitLong, s.p.stderr.String())
-	}
-	return nil
+	return runServe(t, ns, append([]string{"--addr", addr}, extra...)...)
 }
 
 // mediaClientIn runs a headless media client as user inside namespace ns
@@ -239,30 +207,5 @@ func startServerIn(t *testing.T, ns, addr string, extra ...string) *server {
 // interfaces, not --ice-loopback), and waits for its SDK_READY.
 func mediaClientIn(t *testing.T, ns string, s *server, user string, args ...string) *client {
 	t.Helper()
-	c := &client{user: user, changed: make(chan struct{}), logFile: filepath.Join(t.TempDir(), user+".log")}
-	argv := append([]string{"netns", "exec", ns, needBinary(t), "headless", "--sdkappid", testSDKAppID,
-		"--user", user, "--log", c.logFile, "--server", s.URL, "--secret", testSecret}, args...)
-	c.p = startProc(t, "headless "+user, "ip", &lineWriter{fn: c.addLine}, true, argv...)
-	c.stdin = c.p.stdin
-	t.Cleanup(func() {
-		_ = c.stdin.Close() // EOF: the runner logs out and exits 0
-		code := c.p.stop(t, nil, exitWait)
-		c.mu.Lock()
-		bad := c.bad
-		c.mu.Unlock()
-		if len(bad) > 0 {
-			t.Errorf("%s printed lines on stdout that are not JSON event objects: %q", c.user, bad)
-		}
-		if code != 0 {
-			t.Errorf("%s exited with status %d; stderr:\n%s", c.user, code, tail(c.p.stderr.String(), 4000))
-		}
-		if t.Failed() {
-			t.Logf("%s events:\n%s", c.user, c.dump())
-			if b, err := os.ReadFile(c.logFile); err == nil {
-				t.Logf("%s log:\n%s", c.user, tail(string(b), 6000))
-			}
-		}
-	})
-	c.Expect(t, "SDK_READY", waitLong, func(ev event) bool { return ev["userID"] == user })
-	return c
+	return s.startClient(t, user, clientOpts{media: true, netns: ns, args: args})
 }
