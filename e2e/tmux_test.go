@@ -3,9 +3,7 @@ package e2e_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -154,63 +152,19 @@ func TestIncomingCallPromptInRealTerminal(t *testing.T) {
 			bin, url, app, secret))
 	tm.waitText("carol")
 
-	bob := exec.CommandContext(ctx, bin, "headless", "--server", url, "--sdkappid", app, "--user", "bob",
+	bob := startHeadless(t, ctx, bin, "--server", url, "--sdkappid", app, "--user", "bob",
 		"--secret", secret, "--ice-loopback", "--audio-in", "tone:880", "--stats", "0")
-	stdin, err := bob.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobOut, err := bob.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stdin.Close(); _ = bob.Wait() })
-	events := make(chan map[string]any, 64)
-	go func() {
-		sc := bufio.NewScanner(bobOut)
-		for sc.Scan() {
-			var ev map[string]any
-			if json.Unmarshal(sc.Bytes(), &ev) == nil {
-				events <- ev
-			}
-		}
-		close(events)
-	}()
-	expect := func(name string) {
-		t.Helper()
-		timeout := time.After(screenWait)
-		for {
-			select {
-			case ev, ok := <-events:
-				if !ok {
-					t.Fatalf("bob exited before %s", name)
-				}
-				if ev["event"] == name {
-					return
-				}
-			case <-timeout:
-				t.Fatalf("bob never got %s", name)
-			}
-		}
-	}
-	expect("SDK_READY")
-	if _, err := io.WriteString(stdin, "call carol video 30\n"); err != nil {
-		t.Fatal(err)
-	}
+	bob.expect("SDK_READY")
+	bob.send("call carol video 30")
 	screen := tm.waitText("Incoming video call")
 	if !strings.Contains(screen, "from bob") {
 		t.Fatalf("prompt does not say who calls:\n%s", screen)
 	}
 	tm.keys("a")
-	expect("USER_ENTER")
+	bob.expect("USER_ENTER")
 	tm.waitText("In call")
 	tm.waitFor("bob's video drawn", func(_, esc string) bool { return videoCells(esc) > 200 })
-	if _, err := io.WriteString(stdin, "hangup\n"); err != nil {
-		t.Fatal(err)
-	}
+	bob.send("hangup")
 	tm.waitText("Call ended")
 }
 
