@@ -3,7 +3,7 @@
 GO      ?= go
 BIN     ?= termcall
 PKGS    ?= ./...
-APT_PKGS = libopus-dev libvpx-dev pkg-config gcc tmux iptables iproute2
+APT_PKGS = libopus-dev libvpx-dev libwebrtc-audio-processing-dev pkg-config g++ gcc tmux iptables iproute2
 FUZZTIME ?= 30s
 
 .PHONY: all build deps demo test test-short fuzz bench vet clean
