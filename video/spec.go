@@ -48,6 +48,8 @@ const (
 	InputPattern
 	InputY4M
 	InputCamera
+	// InputBusy is the hard-to-compress generated source (pattern:busy).
+	InputBusy
 )
 
 // String implements fmt.Stringer.
@@ -61,6 +63,8 @@ func (k InputKind) String() string {
 		return "y4m"
 	case InputCamera:
 		return "camera"
+	case InputBusy:
+		return "pattern:busy"
 	}
 	return fmt.Sprintf("InputKind(%d)", int(k))
 }
@@ -79,9 +83,12 @@ func (s InputSpec) String() string {
 	return s.Kind.String()
 }
 
-// ParseInput parses `pattern | y4m:FILE | camera[:DEVICE] | none`.
+// ParseInput parses `pattern | pattern:busy | y4m:FILE | camera[:DEVICE] | none`.
 func ParseInput(spec string) (InputSpec, error) {
 	kind, arg, hasArg := strings.Cut(strings.TrimSpace(spec), ":")
+	if kind == "pattern" && arg == "busy" {
+		return InputSpec{Kind: InputBusy}, nil
+	}
 	switch kind {
 	case "pattern", "none":
 		if hasArg {
@@ -105,7 +112,7 @@ func ParseInput(spec string) (InputSpec, error) {
 		}
 		return InputSpec{Kind: InputCamera, Path: arg}, nil
 	}
-	return InputSpec{}, fmt.Errorf("%w: --video-in %q: want pattern, y4m:FILE, camera[:DEVICE] or none", ErrBadSpec, spec)
+	return InputSpec{}, fmt.Errorf("%w: --video-in %q: want pattern, pattern:busy, y4m:FILE, camera[:DEVICE] or none", ErrBadSpec, spec)
 }
 
 // CameraOpener opens a capture device (see package video/camera, which
@@ -136,6 +143,8 @@ func OpenInput(s InputSpec, cfg Config, opts ...OpenOption) (Source, error) {
 		return nil, ErrNoVideo
 	case InputPattern:
 		return NewPattern(cfg.Width, cfg.Height)
+	case InputBusy:
+		return NewBusy(cfg.Width, cfg.Height)
 	case InputY4M:
 		return OpenY4M(s.Path)
 	case InputCamera:
