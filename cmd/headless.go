@@ -66,6 +66,7 @@ ringing timeout in seconds, default 30, 0 = ring until answered.`,
 	f.IntVar(&opts.GroupTimeout, "group-timeout", 0, "ringing timeout of groupCall in seconds (default 30)")
 	f.StringVar(&opts.Self.NickName, "nickname", "", "set this nickname after login (setSelfInfo; at most 64 bytes)")
 	f.StringVar(&opts.Self.Avatar, "avatar", "", "set this avatar URL after login (setSelfInfo)")
+	f.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file (go tool pprof)")
 	addMediaFlags(cmd, &opts.Media)
 	f.StringArrayVar(&ice.urls, "ice-server", nil, "STUN/TURN server URL, stun:HOST:PORT or turn:HOST:PORT?transport=udp (repeatable), besides those the signaling server hands out")
 	f.StringVar(&ice.username, "ice-username", "", "username for the turn:/turns: URLs of --ice-server")

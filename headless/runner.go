@@ -65,6 +65,9 @@ type Options struct {
 	// Self, when set, is sent with SetSelfInfo after each login, so that
 	// others see this nickname and avatar (setSelfInfo changes it).
 	Self callcore.SelfInfo
+	// CPUProfile, when set, is a file that gets a pprof CPU profile of
+	// the whole run (--cpuprofile), for finding where a call's CPU goes.
+	CPUProfile string
 }
 
 func (o *Options) check() error {
@@ -130,6 +133,17 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 		return err
 	}
 	opts.setDefaults()
+	if opts.CPUProfile != "" {
+		stop, err := startCPUProfile(opts.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadOptions, err)
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				opts.Logger.Warn("cpu profile", "err", err)
+			}
+		}()
+	}
 	r := &runner{
 		opts:    opts,
 		log:     opts.Logger.With("part", "headless", "user", opts.UserID),
