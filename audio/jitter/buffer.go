@@ -71,6 +71,12 @@ type Config struct {
 	JitterFactor  float64       // target = JitterFactor * interarrival jitter; 4
 	MaxPackets    int           // packets held at most; 200
 	ConcealLimit  int           // consecutive concealed frames before playing silence; 5
+	// StartDelay is how long after the first packet's arrival playout
+	// starts (plus however much the target has grown by then); MinDelay
+	// when zero. A caller that re-phases its Pop clock to the first
+	// packet can start sooner: a stream that needs more delay makes the
+	// target grow as it plays.
+	StartDelay time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -85,6 +91,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.FrameDuration, 20*time.Millisecond)
 	def(&c.MinDelay, 20*time.Millisecond)
 	def(&c.MaxDelay, 200*time.Millisecond)
+	def(&c.StartDelay, c.MinDelay)
 	if c.JitterFactor == 0 {
 		c.JitterFactor = 4
 	}
@@ -101,6 +108,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: frame duration %v", ErrConfig, c.FrameDuration)
 	case c.MinDelay < 0 || c.MaxDelay < c.MinDelay || c.MaxDelay > 5*time.Second:
 		return c, fmt.Errorf("%w: delay bounds %v..%v", ErrConfig, c.MinDelay, c.MaxDelay)
+	case c.StartDelay < 0 || c.StartDelay > c.MaxDelay:
+		return c, fmt.Errorf("%w: start delay %v (max delay %v)", ErrConfig, c.StartDelay, c.MaxDelay)
 	case c.JitterFactor < 0 || c.MaxPackets < 2 || c.ConcealLimit < 1:
 		return c, fmt.Errorf("%w: factor %g, max packets %d, conceal limit %d", ErrConfig, c.JitterFactor, c.MaxPackets, c.ConcealLimit)
 	}
@@ -308,7 +317,10 @@ func (b *Buffer) Pop(now time.Time) Frame {
 	b.sinceAdjust++
 
 	if !b.started {
-		if len(b.pkts) == 0 || now.Sub(b.firstArrival).Seconds() < b.target {
+		// Jitter seen before the start raises the wait as it raises the
+		// target.
+		wait := b.target + (b.cfg.StartDelay - b.cfg.MinDelay).Seconds()
+		if len(b.pkts) == 0 || now.Sub(b.firstArrival).Seconds() < wait {
 			return Frame{Kind: KindBuffering}
 		}
 		b.started = true

@@ -130,6 +130,71 @@ func TestInOrder(t *testing.T) {
 	}
 }
 
+// simulateFrom is simulate with pops at phase + k*20 ms after t0.
+func simulateFrom(b *Buffer, pkts []simPkt, pops int, phase time.Duration) []Frame {
+	pkts = slices.Clone(pkts)
+	slices.SortStableFunc(pkts, func(a, c simPkt) int { return int(a.arrive - c.arrive) })
+	var out []Frame
+	next := 0
+	for k := range pops {
+		now := phase + time.Duration(k)*20*time.Millisecond
+		for next < len(pkts) && pkts[next].arrive <= now {
+			p := pkts[next]
+			b.Push(p.seq, p.ts, p.payload, t0.Add(p.arrive))
+			next++
+		}
+		out = append(out, b.Pop(t0.Add(now)))
+	}
+	return out
+}
+
+// With StartDelay the first packet plays that long after it arrived (a
+// caller re-phases its pops to it), instead of after MinDelay.
+func TestStartDelay(t *testing.T) {
+	pkts := stream(5, 0, 0, noDelay) // first arrives at 10 ms
+	for _, c := range []struct {
+		cfg  Config
+		want Kind // at 20 ms: 10 ms after the first packet
+	}{
+		{Config{}, KindBuffering},
+		{Config{StartDelay: 10 * time.Millisecond}, KindPacket},
+	} {
+		b := newBuf(t, c.cfg)
+		if got := simulateFrom(b, pkts, 1, 20*time.Millisecond)[0].Kind; got != c.want {
+			t.Errorf("StartDelay %v: 10 ms after the first packet Pop gives %v, want %v", c.cfg.StartDelay, got, c.want)
+		}
+	}
+	if _, err := New(Config{StartDelay: time.Second}); err == nil {
+		t.Error("StartDelay above MaxDelay accepted")
+	}
+}
+
+// Starting 10 ms after the first packet leaves less room for jitter than
+// the default: late packets must make the buffer grow (stretch), never be
+// lost.
+func TestShortStartGrowsUnderJitter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	pkts := stream(200, 0, 0, func(i int) time.Duration {
+		if i == 0 {
+			return 0
+		}
+		return time.Duration(rng.Float64() * float64(25*time.Millisecond))
+	})
+	b := newBuf(t, Config{StartDelay: 10 * time.Millisecond})
+	frames := simulateFrom(b, pkts, 230, 20*time.Millisecond) // re-phased: first arrival + 10 ms
+	if frames[0].Kind != KindPacket {
+		t.Fatalf("first pop %v, want the first packet", frames[0].Kind)
+	}
+	wantInOrder(t, played(frames), 200)
+	s := b.Stats()
+	if s.Lost != 0 || s.Late != 0 {
+		t.Errorf("stats %+v: packets lost or late under jitter within the buffer's range", s)
+	}
+	if s.Stretched == 0 || s.TargetMs <= 20 {
+		t.Errorf("stretched %d, target %.1f ms: the buffer did not grow under 25 ms jitter", s.Stretched, s.TargetMs)
+	}
+}
+
 func TestReordered(t *testing.T) {
 	b := newBuf(t, Config{MinDelay: 40 * time.Millisecond})
 	// Every odd packet overtakes its predecessor.

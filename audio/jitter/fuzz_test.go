@@ -13,7 +13,13 @@ func FuzzJitterBuffer(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 20, 1, 0, 1, 0, 0, 3, 192, 20})
 	f.Add([]byte{255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 127, 1, 2, 3})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := New(Config{MaxPackets: 8})
+		// The first byte picks the start delay (0: the default, MinDelay).
+		var start time.Duration
+		if len(data) > 0 {
+			start = time.Duration(data[0]%40) * time.Millisecond
+			data = data[1:]
+		}
+		b, err := New(Config{MaxPackets: 8, StartDelay: start})
 		if err != nil {
 			t.Fatal(err)
 		}
