@@ -154,6 +154,7 @@ func hangup(ctx context.Context, caller, callee *party) error {
 type trackingFactory struct {
 	f    *media.Factory
 	open atomic.Int32
+	last atomic.Pointer[media.Session] // the latest call's, for its Startups
 }
 
 // NewSession implements callcore.MediaFactory.
@@ -162,8 +163,25 @@ func (t *trackingFactory) NewSession(c callcore.MediaCall) (callcore.MediaSessio
 	if err != nil {
 		return nil, err
 	}
+	if ms, ok := s.(*media.Session); ok {
+		t.last.Store(ms)
+	}
 	t.open.Add(1)
 	return &trackedSession{MediaSession: s, factory: t}, nil
+}
+
+// startup returns how the latest call's media with peer started.
+func (t *trackingFactory) startup(peer string) (media.Startup, bool) {
+	s := t.last.Load()
+	if s == nil {
+		return media.Startup{}, false
+	}
+	for _, st := range s.Startups() {
+		if st.UserID == peer {
+			return st, true
+		}
+	}
+	return media.Startup{}, false
 }
 
 type trackedSession struct {

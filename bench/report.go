@@ -29,6 +29,16 @@ func WriteTable(w io.Writer, r Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(s.Steps) > 0 {
+		fmt.Fprintf(w, "\nWhere the first media's time goes, ms from accept (both sides)\n")
+		p("  \t median\t    p90\t    min\t    max")
+		for _, st := range s.Steps {
+			p("  %s\t%7.1f\t%7.1f\t%7.1f\t%7.1f", st.Step, st.MedianMs, st.P90Ms, st.MinMs, st.MaxMs)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 
 	l := r.Latency
 	fmt.Fprintf(w, "\nOne-way audio latency, ms (%d of %d marks heard; 20 ms frames)\n", l.Detected, l.Marks)

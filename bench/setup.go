@@ -19,6 +19,29 @@ type SetupResult struct {
 	UserEnter  SidePair `json:"acceptToUserEnter"`
 	FirstAudio SidePair `json:"acceptToFirstAudio"`
 	FirstVideo SidePair `json:"acceptToFirstVideo"`
+	// Steps take the first media apart: each step of the start of media
+	// (media.Startup), ms from accept, both sides together.
+	Steps []StepDist `json:"steps"`
+}
+
+// StepDist is one step of the start of media over every call and side.
+type StepDist struct {
+	Step string `json:"step"`
+	Dist
+}
+
+// startupSteps names the steps of media.Startup in the order they happen.
+var startupSteps = []struct {
+	name string
+	at   func(media.Startup) time.Time
+}{
+	{"media connected (PeerUp)", func(s media.Startup) time.Time { return s.PeerUp }},
+	{"first audio sent", func(s media.Startup) time.Time { return s.AudioSent }},
+	{"first keyframe sent", func(s media.Startup) time.Time { return s.KeyframeSent }},
+	{"first audio received", func(s media.Startup) time.Time { return s.AudioReceived }},
+	{"first audio played", func(s media.Startup) time.Time { return s.AudioPlayed }},
+	{"first video received", func(s media.Startup) time.Time { return s.VideoReceived }},
+	{"first video decoded", func(s media.Startup) time.Time { return s.VideoDecoded }},
 }
 
 // SidePair is one measurement on both sides of the call.
@@ -91,6 +114,7 @@ func measureSetup(ctx context.Context, env benchEnv, calls int) (SetupResult, er
 	defer bob.close()
 
 	var enterA, enterB, audioA, audioB, videoA, videoB []time.Duration
+	steps := make([][]time.Duration, len(startupSteps))
 	for i := range calls {
 		recA.arm()
 		recB.arm()
@@ -120,6 +144,20 @@ func measureSetup(ctx context.Context, env benchEnv, calls int) (SetupResult, er
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+		for _, side := range []struct {
+			p    *party
+			peer string
+		}{{alice, bob.user}, {bob, alice.user}} {
+			st, ok := side.p.factory.startup(side.peer)
+			if !ok {
+				continue
+			}
+			for j, step := range startupSteps {
+				if at := step.at(st); !at.IsZero() {
+					steps[j] = append(steps[j], at.Sub(t0))
+				}
+			}
+		}
 		enterA, enterB = append(enterA, evA.Time.Sub(t0)), append(enterB, evB.Time.Sub(t0))
 		audioA, audioB = append(audioA, aA.Sub(t0)), append(audioB, aB.Sub(t0))
 		videoA, videoB = append(videoA, vA.Sub(t0)), append(videoB, vB.Sub(t0))
@@ -132,6 +170,9 @@ func measureSetup(ctx context.Context, env benchEnv, calls int) (SetupResult, er
 	res.UserEnter = SidePair{Caller: newDist(enterA), Callee: newDist(enterB)}
 	res.FirstAudio = SidePair{Caller: newDist(audioA), Callee: newDist(audioB)}
 	res.FirstVideo = SidePair{Caller: newDist(videoA), Callee: newDist(videoB)}
+	for j, step := range startupSteps {
+		res.Steps = append(res.Steps, StepDist{Step: step.name, Dist: newDist(steps[j])})
+	}
 	return res, nil
 }
 

@@ -56,7 +56,7 @@ func newRemote(id string) *remote {
 // pops them on the audio clock.
 func (s *Session) readAudio(r *remote, t *webrtc.TrackRemote) {
 	defer s.wg.Done()
-	dec, err := jitter.NewDecoder(jitter.Config{FrameDuration: s.opts.AudioFrame})
+	dec, err := jitter.NewDecoder(jitter.Config{FrameDuration: s.opts.AudioFrame, StartDelay: playoutPrefill(s.opts.AudioFrame)})
 	if err != nil {
 		s.log.Error("jitter decoder", "peer", r.id, "err", err)
 		return
@@ -75,15 +75,29 @@ func (s *Session) readAudio(r *remote, t *webrtc.TrackRemote) {
 		// Under the decoder's own lock: a Pop in flight finishes first.
 		_ = dec.Close()
 	}()
+	first := true
 	for {
 		p, _, err := t.ReadRTP()
 		if err != nil {
 			return
 		}
+		now := time.Now()
 		r.audioBytes.Add(uint64(len(p.Payload)))
-		dec.Push(p.SequenceNumber, p.Timestamp, p.Payload, time.Now())
+		dec.Push(p.SequenceNumber, p.Timestamp, p.Payload, now)
+		if first {
+			first = false
+			s.noteStep(r.id, now, stepAudioReceived)
+			// Playout may start on this packet instead of a tick later.
+			kick(s.kickPlayout)
+		}
 	}
 }
+
+// playoutPrefill is how long after a stream's first packet playout starts
+// when nothing else is playing: the playout clock is re-phased to that
+// packet, so half a frame covers the sender's tick jitter; a stream that
+// needs more makes the jitter buffer grow.
+func playoutPrefill(frame time.Duration) time.Duration { return frame / 2 }
 
 // playout pops one frame per peer each audio frame, meters it, and plays
 // the mix.
@@ -99,14 +113,31 @@ func (s *Session) playout() {
 	// and the jitter buffers are timed against this clock.
 	tick := time.NewTicker(f.FrameDuration)
 	defer tick.Stop()
+	// playing: the last tick played some peer's stream (not just waited
+	// for one). rephased: the next tick is the first of a new phase.
+	playing, rephased := false, false
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
+		case <-s.kickPlayout:
+			// A stream's first packet arrived. With nothing playing,
+			// move the clock's phase to it: play it after the prefill,
+			// not after a fixed wait plus up to a frame.
+			if !playing {
+				tick.Reset(playoutPrefill(f.FrameDuration))
+				rephased = true
+			}
+			continue
 		case <-tick.C:
+			if rephased {
+				tick.Reset(f.FrameDuration)
+				rephased = false
+			}
 		}
 		clear(mix)
 		now := time.Now()
+		playing = false
 		for _, r := range s.remoteList() {
 			r.mu.Lock()
 			if r.dec == nil {
@@ -118,12 +149,16 @@ func (s *Session) playout() {
 				r.mu.Unlock()
 				continue
 			}
+			playing = playing || kind != jitter.KindBuffering
 			if rd, ok := r.meter.Write(pcm); ok {
 				r.reading, r.haveReading = rd, true
 			}
 			first := kind == jitter.KindPacket && !r.audioSeen
 			r.audioSeen = r.audioSeen || first
 			r.mu.Unlock()
+			if first {
+				s.noteStep(r.id, time.Now(), stepAudioPlayed)
+			}
 			if first && s.opts.OnAudio != nil {
 				s.opts.OnAudio(r.id)
 			}
@@ -210,7 +245,11 @@ func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
 			r.longestGap = max(r.longestGap, now.Sub(r.lastFrame))
 		}
 		r.lastFrame = now
+		firstFrame := r.video.FramesDecoded == 1
 		r.mu.Unlock()
+		if firstFrame {
+			s.noteStep(r.id, now, stepVideoDecoded)
+		}
 		for _, k := range s.viewSinks(r.id) {
 			if err := k.WriteFrame(fr); err != nil {
 				s.log.Debug("remote view", "peer", r.id, "err", err)
@@ -220,10 +259,15 @@ func (s *Session) readVideo(r *remote, t *webrtc.TrackRemote) {
 			s.opts.OnFrame(r.id, fr)
 		}
 	}
+	first := true
 	for {
 		p, _, err := t.ReadRTP()
 		if err != nil {
 			return
+		}
+		if first {
+			first = false
+			s.noteStep(r.id, time.Now(), stepVideoReceived)
 		}
 		r.videoBytes.Add(uint64(len(p.Payload)))
 		vr.push(p, onFrame)

@@ -40,6 +40,8 @@ func (s *Session) sendAudio() {
 		return
 	}
 	defer enc.Close()
+	// As newOpusEncoder set it; applyAudio follows the adapter from here.
+	aState := audioEncoderState{bps: int32(s.opts.OpusBitrate), lossPerc: 10}
 
 	pcm := make([]int16, f.FrameSamples())
 	out := make([]byte, opus.MaxPacketSize)
@@ -62,6 +64,9 @@ func (s *Session) sendAudio() {
 			case <-s.ctx.Done():
 				return
 			case <-tick.C:
+			case <-s.kickAudio:
+				// A peer came up: send now, and tick from now on.
+				tick.Reset(f.FrameDuration)
 			}
 		} else if s.ctx.Err() != nil {
 			return
@@ -88,6 +93,7 @@ func (s *Session) sendAudio() {
 			s.send.localLevel.Store(int64(r.LevelDBFS * 100))
 			s.send.localVolume.Store(int32(r.Volume))
 		}
+		s.applyAudio(enc, &aState)
 		n, err := enc.Encode(pcm, out)
 		if err != nil {
 			s.log.Warn("opus encode", "err", err)
@@ -119,6 +125,7 @@ func (s *Session) sendAudio() {
 		gap = false
 		s.send.audioPackets.Add(1)
 		s.send.audioBytes.Add(uint64(n))
+		s.noteSent(false)
 	}
 }
 
@@ -150,18 +157,21 @@ func newOpusEncoder(bitrate int) (*opus.Encoder, error) {
 // each frame in the local views, and encodes it once for every peer.
 func (s *Session) sendVideo() {
 	defer s.wg.Done()
-	enc, err := vp8.NewEncoder(vp8.EncoderConfig{
-		Width: s.opts.Width, Height: s.opts.Height, FPS: s.opts.FPS, BitrateKbps: s.opts.VideoKbps,
-	})
+	// The adapter's target (adapt.go) sets the size, rate and bitrate.
+	t := s.adapt.video.Load()
+	enc, err := vp8.NewEncoder(vp8.EncoderConfig{Width: t.Width, Height: t.Height, FPS: t.FPS, BitrateKbps: t.Kbps})
 	if err != nil {
 		s.log.Error("video encoder", "err", err)
 		return
 	}
-	defer enc.Close()
-	interval := time.Second / time.Duration(s.opts.FPS)
+	defer func() { _ = enc.Close() }()
+	if r, ok := s.opts.VideoIn.(resizable); ok {
+		r.SetSize(t.Width, t.Height)
+	}
+	interval := time.Second / time.Duration(t.FPS)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	frameTicks := uint32(90000 / s.opts.FPS)
+	frameTicks := uint32(90000 / t.FPS)
 	pk := rtp.NewPacketizer(rtpMTU, 0, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
 	var pts int64
 	for {
@@ -169,6 +179,10 @@ func (s *Session) sendVideo() {
 		case <-s.ctx.Done():
 			return
 		case <-tick.C:
+		case <-s.kickVideo:
+			// A peer came up (with a keyframe asked for): encode now,
+			// not up to a frame interval later, and tick from now on.
+			tick.Reset(interval)
 		}
 		fr, err := s.opts.VideoIn.ReadFrame(s.ctx)
 		if err != nil {
@@ -179,9 +193,13 @@ func (s *Session) sendVideo() {
 			pk.SkipSamples(frameTicks)
 			continue
 		}
-		if fr.Width != s.opts.Width || fr.Height != s.opts.Height {
-			fr = video.Resize(fr, s.opts.Width, s.opts.Height)
+		var rated bool
+		if enc, rated = s.applyVideo(enc); rated {
+			fps := enc.Config().FPS
+			interval, frameTicks = time.Second/time.Duration(fps), uint32(90000/fps)
+			tick.Reset(interval)
 		}
+		fr = scaleTo(fr, enc.Config())
 		for _, k := range s.viewSinks("") {
 			if err := k.WriteFrame(fr); err != nil {
 				s.log.Debug("local view", "err", err)
@@ -217,5 +235,6 @@ func (s *Session) sendVideo() {
 		if key {
 			s.send.keyframes.Add(1)
 		}
+		s.noteSent(true)
 	}
 }

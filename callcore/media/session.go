@@ -34,6 +34,14 @@ type Session struct {
 	cameraOn atomic.Bool
 	callType atomic.Int32
 	keyframe atomic.Bool // the next encoded frame must be a keyframe
+	// kickAudio and kickVideo make the send loops send a frame now, not
+	// at their next tick: a peer that just came up gets audio and a
+	// keyframe at once.
+	kickAudio chan struct{}
+	kickVideo chan struct{}
+	// kickPlayout: a peer's first audio packet arrived.
+	kickPlayout chan struct{}
+	startup     startups
 
 	send    *sendStats
 	onClose func() // set by the factory before the session is used
@@ -44,6 +52,7 @@ type Session struct {
 	sendRate rateWindow // of send.audioBytes+videoBytes, for snapshots
 	views    callcore.ViewTable
 	sinks    map[string]video.Sink
+	starts   map[string]*Startup // by peer
 }
 
 var (
@@ -66,6 +75,12 @@ func newSession(opts Options, c callcore.MediaCall) (*Session, error) {
 		send:    &sendStats{},
 		remotes: map[string]*remote{},
 		sinks:   map[string]video.Sink{},
+		starts:  map[string]*Startup{},
+
+		kickAudio: make(chan struct{}, 1),
+		kickVideo: make(chan struct{}, 1),
+
+		kickPlayout: make(chan struct{}, 1),
 	}
 	s.sendRate.add(time.Now(), 0)
 	s.cameraOn.Store(true)
@@ -75,8 +90,12 @@ func newSession(opts Options, c callcore.MediaCall) (*Session, error) {
 	mesh, err := rtc.New(meshConfig(opts, c, log), rtc.Callbacks{
 		Send: c.Send,
 		PeerUp: func(id string) {
-			// A new peer needs a keyframe to start decoding.
+			// A new peer needs a keyframe to start decoding; it and
+			// audio go out now.
+			s.notePeerUp(id)
 			s.keyframe.Store(true)
+			kick(s.kickAudio)
+			kick(s.kickVideo)
 			if c.PeerUp != nil {
 				c.PeerUp(id)
 			}
@@ -121,6 +140,15 @@ func newSession(opts Options, c callcore.MediaCall) (*Session, error) {
 	return s, nil
 }
 
+// kick wakes a loop waiting on ch without blocking: one pending kick is
+// enough.
+func kick(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
 // report passes a problem the user must hear about to the engine.
 func (s *Session) report(code int, err error) {
 	s.log.Warn("media problem", "code", code, "err", err)
@@ -142,6 +170,7 @@ func (s *Session) RemovePeer(userID string) {
 	s.mesh.RemovePeer(userID)
 	s.mu.Lock()
 	delete(s.remotes, userID)
+	delete(s.starts, userID)
 	s.mu.Unlock()
 }
 
