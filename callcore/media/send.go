@@ -40,8 +40,6 @@ func (s *Session) sendAudio() {
 		return
 	}
 	defer enc.Close()
-	// As newOpusEncoder set it; applyAudio follows the adapter from here.
-	aState := audioEncoderState{bps: int32(s.opts.OpusBitrate), lossPerc: 10}
 
 	pcm := make([]int16, f.FrameSamples())
 	out := make([]byte, opus.MaxPacketSize)
@@ -93,7 +91,6 @@ func (s *Session) sendAudio() {
 			s.send.localLevel.Store(int64(r.LevelDBFS * 100))
 			s.send.localVolume.Store(int32(r.Volume))
 		}
-		s.applyAudio(enc, &aState)
 		n, err := enc.Encode(pcm, out)
 		if err != nil {
 			s.log.Warn("opus encode", "err", err)
@@ -157,21 +154,18 @@ func newOpusEncoder(bitrate int) (*opus.Encoder, error) {
 // each frame in the local views, and encodes it once for every peer.
 func (s *Session) sendVideo() {
 	defer s.wg.Done()
-	// The adapter's target (adapt.go) sets the size, rate and bitrate.
-	t := s.adapt.video.Load()
-	enc, err := vp8.NewEncoder(vp8.EncoderConfig{Width: t.Width, Height: t.Height, FPS: t.FPS, BitrateKbps: t.Kbps})
+	enc, err := vp8.NewEncoder(vp8.EncoderConfig{
+		Width: s.opts.Width, Height: s.opts.Height, FPS: s.opts.FPS, BitrateKbps: s.opts.VideoKbps,
+	})
 	if err != nil {
 		s.log.Error("video encoder", "err", err)
 		return
 	}
-	defer func() { _ = enc.Close() }()
-	if r, ok := s.opts.VideoIn.(resizable); ok {
-		r.SetSize(t.Width, t.Height)
-	}
-	interval := time.Second / time.Duration(t.FPS)
+	defer enc.Close()
+	interval := time.Second / time.Duration(s.opts.FPS)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	frameTicks := uint32(90000 / t.FPS)
+	frameTicks := uint32(90000 / s.opts.FPS)
 	pk := rtp.NewPacketizer(rtpMTU, 0, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
 	var pts int64
 	for {
@@ -193,13 +187,9 @@ func (s *Session) sendVideo() {
 			pk.SkipSamples(frameTicks)
 			continue
 		}
-		var rated bool
-		if enc, rated = s.applyVideo(enc); rated {
-			fps := enc.Config().FPS
-			interval, frameTicks = time.Second/time.Duration(fps), uint32(90000/fps)
-			tick.Reset(interval)
+		if fr.Width != s.opts.Width || fr.Height != s.opts.Height {
+			fr = video.Resize(fr, s.opts.Width, s.opts.Height)
 		}
-		fr = scaleTo(fr, enc.Config())
 		for _, k := range s.viewSinks("") {
 			if err := k.WriteFrame(fr); err != nil {
 				s.log.Debug("local view", "err", err)
