@@ -44,6 +44,18 @@ const maxAnalysis = 1 << 16
 // bin by Gaussian (log-parabolic) interpolation; a clean tone over 100 ms or
 // more comes out within 0.1 %.
 func DominantFrequency(pcm []int16, sampleRate int) float64 {
+	var sp spectrum
+	return sp.dominant(pcm, sampleRate)
+}
+
+// spectrum is the scratch of a dominant-frequency analysis. A Meter keeps
+// one, so that its analyses allocate nothing after the first.
+type spectrum struct {
+	hann []float64 // the window for len(hann) samples
+	buf  []complex128
+}
+
+func (sp *spectrum) dominant(pcm []int16, sampleRate int) float64 {
 	if len(pcm) > maxAnalysis {
 		pcm = pcm[len(pcm)-maxAnalysis:]
 	}
@@ -52,31 +64,42 @@ func DominantFrequency(pcm []int16, sampleRate int) float64 {
 		return 0
 	}
 	size := 1 << bits.Len(uint(2*n-1)) // power of two ≥ 2n
-	buf := make([]complex128, size)
+	if cap(sp.buf) < size {
+		sp.buf = make([]complex128, size)
+	}
+	buf := sp.buf[:size]
+	clear(buf[n:])
+	if len(sp.hann) != n {
+		sp.hann = make([]float64, n)
+		for i := range sp.hann {
+			sp.hann[i] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n-1))
+		}
+	}
 	var mean float64
 	for _, s := range pcm {
 		mean += float64(s)
 	}
 	mean /= float64(n)
 	for i, s := range pcm {
-		w := 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n-1))
-		buf[i] = complex((float64(s)-mean)*w, 0)
+		buf[i] = complex((float64(s)-mean)*sp.hann[i], 0)
 	}
 	fft(buf)
-	// Ignore the lowest bins (DC leakage, < 20 Hz).
+	// Ignore the lowest bins (DC leakage, < 20 Hz). The peak is found on
+	// squared magnitudes (no square roots); the interpolation below is
+	// the same on their logarithms.
 	lo := max(2, int(20*float64(size)/float64(sampleRate)))
-	best, bestMag := -1, 0.0
+	best, bestPow := -1, 0.0
 	for k := lo; k < size/2-1; k++ {
-		if m := cmplx.Abs(buf[k]); m > bestMag {
-			best, bestMag = k, m
+		if p := power(buf[k]); p > bestPow {
+			best, bestPow = k, p
 		}
 	}
-	if best < 0 || bestMag == 0 {
+	if best < 0 || bestPow == 0 {
 		return 0
 	}
-	a := math.Log(cmplx.Abs(buf[best-1]) + 1e-12)
-	b := math.Log(bestMag + 1e-12)
-	c := math.Log(cmplx.Abs(buf[best+1]) + 1e-12)
+	a := math.Log(power(buf[best-1]) + 1e-24)
+	b := math.Log(bestPow + 1e-24)
+	c := math.Log(power(buf[best+1]) + 1e-24)
 	delta := 0.0
 	if den := a - 2*b + c; den != 0 {
 		delta = 0.5 * (a - c) / den
@@ -84,6 +107,8 @@ func DominantFrequency(pcm []int16, sampleRate int) float64 {
 	delta = max(-0.5, min(0.5, delta))
 	return (float64(best) + delta) * float64(sampleRate) / float64(size)
 }
+
+func power(z complex128) float64 { return real(z)*real(z) + imag(z)*imag(z) }
 
 // fft is an in-place iterative radix-2 Cooley-Tukey transform; len(x) must
 // be a power of two.
@@ -125,21 +150,32 @@ func VolumeFromDBFS(db float64) int {
 	return int(math.Round(max(0, min(100, v))))
 }
 
+// MeterAnalysis is the span of each Meter window in which the dominant
+// frequency is found (its last stretch with sound in it): a tone comes out
+// within 0.01 Hz over 100 ms, and the transform is a tenth of the one over
+// a whole second.
+const MeterAnalysis = 100 * time.Millisecond
+
 // Meter accumulates mono frames and produces a Reading per window (e.g. one
-// second, for per-second stats and USER_VOICE_VOLUME). Safe for concurrent use.
+// second, for per-second stats and USER_VOICE_VOLUME): the level of the
+// whole window, the frequency of its last MeterAnalysis that is not
+// silent. Safe for concurrent use.
 type Meter struct {
-	mu     sync.Mutex
-	rate   int
-	window int
-	buf    []int16
-	last   Reading
-	have   bool
+	mu       sync.Mutex
+	rate     int
+	window   int
+	analysis int // samples at the end of the window analysed for frequency
+	buf      []int16
+	spec     spectrum
+	last     Reading
+	have     bool
 }
 
 // NewMeter returns a meter over windows of the given duration at sampleRate.
 func NewMeter(sampleRate int, window time.Duration) *Meter {
 	w := max(int(int64(sampleRate)*int64(window)/int64(time.Second)), 1)
-	return &Meter{rate: sampleRate, window: w, buf: make([]int16, 0, w)}
+	a := min(w, int(int64(sampleRate)*int64(MeterAnalysis)/int64(time.Second)))
+	return &Meter{rate: sampleRate, window: w, analysis: a, buf: make([]int16, 0, w)}
 }
 
 // Write adds a frame. When a window completes it returns its Reading and true.
@@ -158,7 +194,7 @@ func (m *Meter) Write(pcm []int16) (Reading, bool) {
 			db := LevelDBFS(m.buf)
 			out = Reading{
 				LevelDBFS:   db,
-				FrequencyHz: DominantFrequency(m.buf, m.rate),
+				FrequencyHz: m.spec.dominant(m.soundingEnd(), m.rate),
 				Volume:      VolumeFromDBFS(db),
 				Samples:     len(m.buf),
 			}
@@ -167,6 +203,17 @@ func (m *Meter) Write(pcm []int16) (Reading, bool) {
 		}
 	}
 	return out, done
+}
+
+// soundingEnd returns the last MeterAnalysis of the full window that is
+// not silent (the end of the window if all of it is).
+func (m *Meter) soundingEnd() []int16 {
+	for end := len(m.buf); end >= m.analysis; end -= m.analysis {
+		if span := m.buf[end-m.analysis : end]; LevelDBFS(span) >= -90 {
+			return span
+		}
+	}
+	return m.buf[len(m.buf)-m.analysis:]
 }
 
 // Last returns the latest completed Reading, and false if none yet.

@@ -378,8 +378,8 @@ func TestMeter(t *testing.T) {
 			mixed = r
 		}
 	}
-	if math.Abs(mixed.LevelDBFS+12.04) > 0.1 {
-		t.Errorf("half-silent window: %+v, want -12.04 dBFS", mixed)
+	if math.Abs(mixed.LevelDBFS+12.04) > 0.1 || math.Abs(mixed.FrequencyHz-440) > 0.05 {
+		t.Errorf("half-silent window: %+v, want -12.04 dBFS and the tone's 440 Hz", mixed)
 	}
 	for range 50 {
 		m.Write(make([]int16, 960))
@@ -389,6 +389,23 @@ func TestMeter(t *testing.T) {
 	}
 	if VolumeFromDBFS(0) != 100 || VolumeFromDBFS(-70) != 0 || VolumeFromDBFS(-30) != 50 {
 		t.Error("VolumeFromDBFS mapping")
+	}
+}
+
+// The frequency is the end's: a window that changes tone reports the
+// tone it ends with, accurate to well under 1 Hz (the e2e tests ask for
+// 440 ± 1 Hz through the codec).
+func TestMeterFrequencyOfTheEnd(t *testing.T) {
+	m := NewMeter(SampleRate, time.Second)
+	x := append(sine(SampleRate/2, 880, 0.3, 0, SampleRate), sine(SampleRate/2, 440.4, 0.3, 0, SampleRate)...)
+	var got Reading
+	for f := 0; f < len(x); f += 960 {
+		if r, ok := m.Write(x[f : f+960]); ok {
+			got = r
+		}
+	}
+	if math.Abs(got.FrequencyHz-440.4) > 0.05 {
+		t.Errorf("880 Hz then 440.4 Hz: reading %.3f Hz, want 440.4", got.FrequencyHz)
 	}
 }
 
