@@ -39,8 +39,11 @@ const (
 // picture. It is safe for concurrent use.
 type Pattern struct {
 	w, h int
-	mu   sync.Mutex
-	n    int
+	// still holds the parts that never move (bars, black), rendered once:
+	// each frame starts as a copy of it. Read-only after NewPattern.
+	still *Frame
+	mu    sync.Mutex
+	n     int
 }
 
 // NewPattern returns a pattern source of w x h pixels (at least 32x24).
@@ -48,7 +51,7 @@ func NewPattern(w, h int) (*Pattern, error) {
 	if w < 32 || h < 24 || w > MaxWidth || h > MaxHeight {
 		return nil, ErrBadSize
 	}
-	return &Pattern{w: w, h: h}, nil
+	return &Pattern{w: w, h: h, still: renderStill(w, h)}, nil
 }
 
 // ReadFrame returns the next frame. It never blocks: the caller paces it.
@@ -73,9 +76,64 @@ func (p *Pattern) Size() (w, h int) { return p.w, p.h }
 // that no chroma sample straddles two bars.
 func barEdge(i, w int) int { return (i * w / 7) &^ 1 }
 
-// Frame renders frame number n.
+// Frame renders frame number n: a copy of the still parts with the square
+// and the counter of frame n drawn on it.
 func (p *Pattern) Frame(n int) *Frame {
 	w, h := p.w, p.h
+	f := p.fresh()
+	barsEnd := (h * 2 / 3) &^ 1
+	// Moving square (luma only; chroma stays neutral below the bars).
+	sq := h / 6
+	sqTop := barsEnd
+	span := w - sq
+	x0 := (n * squareStepPx) % span
+	if x0 < 0 {
+		x0 += span
+	}
+	for y := sqTop; y < sqTop+sq && y < h; y++ {
+		row := f.Y[y*f.YStride+x0 : y*f.YStride+x0+sq]
+		for x := range row {
+			row[x] = 235
+		}
+	}
+	// Frame counter: one row drawn, copied to the others.
+	cTop := h * 5 / 6
+	first := f.Y[cTop*f.YStride : cTop*f.YStride+w]
+	for bit := 0; bit < counterBits; bit++ {
+		val := byte(counterOffY)
+		if (n>>(counterBits-1-bit))&1 == 1 {
+			val = counterOnY
+		}
+		bx0, bx1 := bit*w/counterBits, (bit+1)*w/counterBits
+		for x := bx0; x < bx1; x++ {
+			first[x] = val
+		}
+	}
+	for y := cTop + 1; y < h; y++ {
+		copy(f.Y[y*f.YStride:y*f.YStride+w], first)
+	}
+	return f
+}
+
+// fresh returns a copy of the still frame, its planes in one buffer
+// copied at once (NewFrame would first fill what the copy overwrites).
+func (p *Pattern) fresh() *Frame {
+	s := p.still
+	ny, nc := len(s.Y), len(s.U)
+	buf := make([]byte, ny+2*nc)
+	copy(buf, s.Y)
+	copy(buf[ny:], s.U)
+	copy(buf[ny+nc:], s.V)
+	return &Frame{
+		Width: s.Width, Height: s.Height,
+		Y: buf[:ny:ny], U: buf[ny : ny+nc : ny+nc], V: buf[ny+nc:],
+		YStride: s.YStride, UStride: s.UStride, VStride: s.VStride,
+	}
+}
+
+// renderStill draws the parts of the pattern that are the same in every
+// frame: the bars over black.
+func renderStill(w, h int) *Frame {
 	f := NewFrame(w, h)
 	barsEnd := (h * 2 / 3) &^ 1
 	for i, c := range patternBars {
@@ -94,33 +152,6 @@ func (p *Pattern) Frame(n int) *Frame {
 			for cx := x0 / 2; cx < (x1+1)/2; cx++ {
 				f.U[cy*f.UStride+cx] = u
 				f.V[cy*f.VStride+cx] = v
-			}
-		}
-	}
-	// Moving square (luma only; chroma stays neutral below the bars).
-	sq := h / 6
-	sqTop := barsEnd
-	span := w - sq
-	x0 := (n * squareStepPx) % span
-	if x0 < 0 {
-		x0 += span
-	}
-	for y := sqTop; y < sqTop+sq && y < h; y++ {
-		for x := x0; x < x0+sq; x++ {
-			f.Y[y*f.YStride+x] = 235
-		}
-	}
-	// Frame counter.
-	cTop := h * 5 / 6
-	for bit := 0; bit < counterBits; bit++ {
-		val := byte(counterOffY)
-		if (n>>(counterBits-1-bit))&1 == 1 {
-			val = counterOnY
-		}
-		bx0, bx1 := bit*w/counterBits, (bit+1)*w/counterBits
-		for y := cTop; y < h; y++ {
-			for x := bx0; x < bx1; x++ {
-				f.Y[y*f.YStride+x] = val
 			}
 		}
 	}
