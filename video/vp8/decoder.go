@@ -86,12 +86,25 @@ func (d *Decoder) Decode(data []byte) (*video.Frame, error) {
 	if w <= 0 || ht <= 0 || w > d.cfg.MaxWidth || ht > d.cfg.MaxHeight {
 		return nil, fmt.Errorf("%w: decoded %dx%d, limit %dx%d", ErrTooLarge, w, ht, d.cfg.MaxWidth, d.cfg.MaxHeight)
 	}
-	f := video.NewFrame(w, ht)
+	f := outFrame(w, ht)
 	cw, ch := f.ChromaSize()
 	copyOut(f.Y, f.YStride, d.d, 0, w, ht)
 	copyOut(f.U, f.UStride, d.d, 1, cw, ch)
 	copyOut(f.V, f.VStride, d.d, 2, cw, ch)
 	return f, nil
+}
+
+// outFrame allocates a frame for a decoded picture. Every byte of it is
+// then copied from libvpx, so unlike video.NewFrame it fills nothing.
+func outFrame(w, h int) *video.Frame {
+	cw, ch := (w+1)/2, (h+1)/2
+	ny, nc := w*h, cw*ch
+	buf := make([]byte, ny+2*nc)
+	return &video.Frame{
+		Width: w, Height: h,
+		Y: buf[:ny:ny], U: buf[ny : ny+nc : ny+nc], V: buf[ny+nc:],
+		YStride: w, UStride: cw, VStride: cw,
+	}
 }
 
 // copyOut copies plane p of the decoder's current image into dst.
