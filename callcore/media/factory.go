@@ -122,7 +122,10 @@ func NewFactory(opts Options) (*Factory, error) {
 
 // NewSession implements callcore.MediaFactory.
 func (f *Factory) NewSession(c callcore.MediaCall) (callcore.MediaSession, error) {
-	s, err := newSession(f.opts, c)
+	f.mu.Lock()
+	opts := f.opts // SetVideoQuality changes its video fields
+	f.mu.Unlock()
+	s, err := newSession(opts, c)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +139,24 @@ func (f *Factory) NewSession(c callcore.MediaCall) (callcore.MediaSession, error
 	}
 	return s, nil
 }
+
+// SetVideoQuality implements callcore.VideoQualitySetter: the profile is
+// the most the open calls and every later one send (the bandwidth
+// estimate and the receivers' view sizes may cap it further).
+func (f *Factory) SetVideoQuality(p callcore.VideoProfile) {
+	f.mu.Lock()
+	f.opts.Width, f.opts.Height, f.opts.FPS, f.opts.VideoKbps = p.Width, p.Height, p.FPS, p.MaxKbps
+	sessions := make([]*Session, 0, len(f.sessions))
+	for s := range f.sessions {
+		sessions = append(sessions, s)
+	}
+	f.mu.Unlock()
+	for _, s := range sessions {
+		s.adapt.setProfile(p)
+	}
+}
+
+var _ callcore.VideoQualitySetter = (*Factory)(nil)
 
 // Snapshot returns the current stats of every peer of every open call.
 func (f *Factory) Snapshot() []Stats {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/opus"
-	"github.com/termcall/termcall/video"
 	"github.com/termcall/termcall/video/vp8"
 )
 
@@ -40,6 +39,8 @@ func (s *Session) sendAudio() {
 		return
 	}
 	defer enc.Close()
+	// As newOpusEncoder set it; applyAudio follows the adapter from here.
+	aState := audioEncoderState{bps: int32(s.opts.OpusBitrate), lossPerc: 10}
 
 	pcm := make([]int16, f.FrameSamples())
 	out := make([]byte, opus.MaxPacketSize)
@@ -91,6 +92,7 @@ func (s *Session) sendAudio() {
 			s.send.localLevel.Store(int64(r.LevelDBFS * 100))
 			s.send.localVolume.Store(int32(r.Volume))
 		}
+		s.applyAudio(enc, &aState)
 		n, err := enc.Encode(pcm, out)
 		if err != nil {
 			s.log.Warn("opus encode", "err", err)
@@ -154,18 +156,21 @@ func newOpusEncoder(bitrate int) (*opus.Encoder, error) {
 // each frame in the local views, and encodes it once for every peer.
 func (s *Session) sendVideo() {
 	defer s.wg.Done()
-	enc, err := vp8.NewEncoder(vp8.EncoderConfig{
-		Width: s.opts.Width, Height: s.opts.Height, FPS: s.opts.FPS, BitrateKbps: s.opts.VideoKbps,
-	})
+	// The adapter's target (adapt.go) sets the size, rate and bitrate.
+	t := s.adapt.video.Load()
+	enc, err := vp8.NewEncoder(vp8.EncoderConfig{Width: t.Width, Height: t.Height, FPS: t.FPS, BitrateKbps: t.Kbps})
 	if err != nil {
 		s.log.Error("video encoder", "err", err)
 		return
 	}
-	defer enc.Close()
-	interval := time.Second / time.Duration(s.opts.FPS)
+	defer func() { _ = enc.Close() }()
+	if r, ok := s.opts.VideoIn.(resizable); ok {
+		r.SetSize(t.Width, t.Height)
+	}
+	interval := time.Second / time.Duration(t.FPS)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	frameTicks := uint32(90000 / s.opts.FPS)
+	frameTicks := uint32(90000 / t.FPS)
 	pk := rtp.NewPacketizer(rtpMTU, 0, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
 	var pts int64
 	for {
@@ -187,9 +192,13 @@ func (s *Session) sendVideo() {
 			pk.SkipSamples(frameTicks)
 			continue
 		}
-		if fr.Width != s.opts.Width || fr.Height != s.opts.Height {
-			fr = video.Resize(fr, s.opts.Width, s.opts.Height)
+		var rated bool
+		if enc, rated = s.applyVideo(enc); rated {
+			fps := enc.Config().FPS
+			interval, frameTicks = time.Second/time.Duration(fps), uint32(90000/fps)
+			tick.Reset(interval)
 		}
+		fr = scaleTo(fr, enc.Config())
 		for _, k := range s.viewSinks("") {
 			if err := k.WriteFrame(fr); err != nil {
 				s.log.Debug("local view", "err", err)

@@ -44,6 +44,7 @@ type Session struct {
 	startup     startups
 
 	send    *sendStats
+	adapt   *adapter // what to send: estimate, profile, receivers' sizes (adapt.go)
 	onClose func() // set by the factory before the session is used
 
 	mu       sync.Mutex
@@ -82,6 +83,7 @@ func newSession(opts Options, c callcore.MediaCall) (*Session, error) {
 
 		kickPlayout: make(chan struct{}, 1),
 	}
+	s.adapt = newAdapter(profileFromOptions(opts), opts.OpusBitrate)
 	s.sendRate.add(time.Now(), 0)
 	s.cameraOn.Store(true)
 	s.callType.Store(int32(c.CallType))
@@ -113,6 +115,7 @@ func newSession(opts Options, c callcore.MediaCall) (*Session, error) {
 		UnsupportedCodec: func(_ string, err error) { s.report(callcore.CodeUnsupportedCodec, err) },
 		Track:            s.onTrack,
 		KeyframeRequest:  func(string) { s.keyframe.Store(true) },
+		ViewSize:         s.adapt.setLimit,
 	})
 	if err != nil {
 		cancel()
@@ -125,6 +128,8 @@ func newSession(opts Options, c callcore.MediaCall) (*Session, error) {
 		s.report(callcore.CodeICEServer, err)
 	}
 
+	s.wg.Add(1)
+	go s.adaptLoop()
 	s.wg.Add(3)
 	go s.sendAudio()
 	go s.playout()

@@ -17,6 +17,31 @@ type Stats struct {
 	// Path is the selected ICE candidate pair; nil (left out of JSON)
 	// before ICE has selected one.
 	Path *Path `json:"path,omitempty"`
+	// Send is what this client sends now and why (the same for every
+	// peer: one encode serves all).
+	Send SendInfo `json:"send"`
+}
+
+// SendInfo is the sender's adaptation: the bandwidth estimate (the
+// weakest peer's) and the targets it led to.
+type SendInfo struct {
+	EstimateKbps float64 `json:"estimateKbps"` // 0 before any peer
+	Width        int     `json:"width"`
+	Height       int     `json:"height"`
+	FPS          int     `json:"fps"`
+	VideoKbps    int     `json:"videoKbps"` // the VP8 encoder's target
+	AudioKbps    float64 `json:"audioKbps"` // the Opus encoder's target
+	LossPerc     int     `json:"lossPerc"`  // Opus's expected loss (in-band FEC)
+	Quality      string  `json:"quality,omitempty"`
+}
+
+// sendInfo snapshots the adapter.
+func (s *Session) sendInfo() SendInfo {
+	t, est, q := s.adapt.snapshot()
+	return SendInfo{
+		EstimateKbps: float64(est.Bitrate) / 1000, Width: t.Width, Height: t.Height, FPS: t.FPS, VideoKbps: t.Kbps,
+		AudioKbps: float64(s.adapt.audioBps.Load()) / 1000, LossPerc: int(s.adapt.lossPerc.Load()), Quality: string(q),
+	}
 }
 
 // Path is how media with a peer travels: the candidate types of the
@@ -127,6 +152,7 @@ func (s *Session) statsLoop() {
 				st.RecvKbps = float64(recv-lastRecv[r.id]) * 8 / 1000 / secs
 				lastRecv[r.id] = recv
 				st.SendKbps = sendKbps
+				st.Send = s.sendInfo()
 				if s.opts.OnStats != nil {
 					s.opts.OnStats(st)
 				}
@@ -148,6 +174,7 @@ func (s *Session) Snapshot() []Stats {
 	for _, r := range s.remoteList() {
 		st := s.peerStats(r, now, false)
 		st.SendKbps = sendKbps
+		st.Send = s.sendInfo()
 		r.mu.Lock()
 		st.RecvKbps = r.recvRate.kbps(now, r.recvBytes())
 		r.mu.Unlock()

@@ -77,6 +77,9 @@ type Callbacks struct {
 	Track func(userID string, track *webrtc.TrackRemote)
 	// KeyframeRequest reports a PLI or FIR from a peer for the video track.
 	KeyframeRequest func(userID string)
+	// ViewSize reports the largest size a peer shows our video in (its
+	// viewsize signal, bwe.go); 0x0 is any size.
+	ViewSize func(userID string, width, height int)
 }
 
 // Signal is the relay payload exchanged between peers.
@@ -84,6 +87,9 @@ type Signal struct {
 	Kind      string                   `json:"kind"` // "offer", "answer", "candidate"
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	// Width and Height are a "viewsize" signal's (bwe.go).
+	Width  int `json:"width,omitempty"`
+	Height int `json:"height,omitempty"`
 }
 
 // Errors.
@@ -116,6 +122,7 @@ type Mesh struct {
 	audio *webrtc.TrackLocalStaticRTP
 	video *webrtc.TrackLocalStaticRTP
 	nacks *nackCounter
+	bwe   *estimators // one GCC estimator per peer connection (bwe.go)
 
 	iceProblems []error // servers of cfg.ICEServers left out
 
@@ -173,7 +180,8 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	// First in the chain, so that it sees what the NACK generator writes.
 	nacks := newNACKCounter()
 	reg.Add(nacks)
-	if err := registerMedia(me, reg); err != nil {
+	bwe := &estimators{set: map[*estimator]struct{}{}}
+	if err := registerMedia(me, reg, bwe); err != nil {
 		return nil, err
 	}
 	se := webrtc.SettingEngine{}
@@ -208,7 +216,7 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	if err != nil {
 		return nil, fmt.Errorf("video track: %w", err)
 	}
-	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, nacks: nacks,
+	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, nacks: nacks, bwe: bwe,
 		iceProblems: problems, peers: map[string]*peer{}}, nil
 }
 
@@ -227,7 +235,7 @@ const sdesMidURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 // and VP8 (with RTX for NACK repairs), and the interceptors that use the
 // RTCP feedback the SDP advertises. Other codecs stay out of the SDP, so a
 // browser that prefers VP9 or H.264 still sends VP8.
-func registerMedia(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
+func registerMedia(me *webrtc.MediaEngine, reg *interceptor.Registry, bwe *estimators) error {
 	codecs := []struct {
 		kind webrtc.RTPCodecType
 		c    webrtc.RTPCodecParameters
@@ -246,6 +254,10 @@ func registerMedia(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
 			return fmt.Errorf("register %s: %w", c.c.MimeType, err)
 		}
 	}
+	// Congestion control (bwe.go), before the NACK responder.
+	if err := registerBWE(reg, bwe); err != nil {
+		return err
+	}
 	// NACK generator and responder; adds "nack" and "nack pli" to VP8.
 	if err := webrtc.ConfigureNack(me, reg); err != nil {
 		return fmt.Errorf("register nack: %w", err)
@@ -254,11 +266,10 @@ func registerMedia(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return fmt.Errorf("register rtcp reports: %w", err)
 	}
-	// transport-cc feedback about what arrives here, so that a browser's
-	// congestion control can adapt what it sends us. termcall's own
-	// sender stamps no transport-wide sequence numbers and ignores such
-	// feedback (its bitrates are fixed), so between two termcalls this
-	// sends nothing. REMB is not offered: nothing here computes one.
+	// transport-cc feedback about what arrives here, so that the far
+	// end's congestion control (a browser's, or termcall's own GCC in
+	// bwe.go) can adapt what it sends us. REMB is not offered: nothing
+	// here computes one.
 	if err := webrtc.ConfigureTWCCSender(me, reg); err != nil {
 		return fmt.Errorf("register transport-cc: %w", err)
 	}
@@ -661,6 +672,10 @@ func (m *Mesh) handleLocked(from string, sig Signal, report *func()) error {
 			return fmt.Errorf("%w: candidate from %s: %w", ErrBadSignal, from, err)
 		}
 		return nil
+	case "viewsize":
+		var err error
+		*report, err = m.viewSizeLocked(from, sig)
+		return err
 	default:
 		return fmt.Errorf("%w: unknown kind %q", ErrBadSignal, sig.Kind)
 	}
