@@ -13,6 +13,7 @@ import (
 
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/device"
+	"github.com/termcall/termcall/audio/dsp"
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
 	"github.com/termcall/termcall/callcore/rtc"
@@ -36,6 +37,17 @@ type MediaSpec struct {
 	// Echo replaces the sources and the speaker: what arrives is sent back,
 	// audio about a second later and video mirrored (the echo contact).
 	Echo bool
+
+	// AEC, NS and AGC switch the audio processing (audio/dsp: WebRTC's
+	// echo cancellation, noise suppression and automatic gain, with a
+	// high-pass filter when any is on). nil is the default: on when both
+	// the microphone and the speaker are real (clocked) devices, off for
+	// tones, files and null.
+	AEC, NS, AGC *bool
+	// EchoPath is a test aid: what is played also comes back into what is
+	// captured (added to AudioIn) through a simulated room with this delay,
+	// reflections and 6 dB of loss (dsp.Room). 0: none.
+	EchoPath time.Duration
 
 	Width, Height, FPS int           // sent video (default 320x240 at 15)
 	AudioFrame         time.Duration // 20 ms (default) or 10 ms Opus frames
@@ -125,6 +137,9 @@ func buildMedia(s MediaSpec, log *slog.Logger) (*mediaParts, error) {
 			return fail(err)
 		}
 		opts.AudioOut = out
+		if opts.AudioIn, opts.AudioOut, err = p.processAudio(s, af, in, out, log); err != nil {
+			return fail(err)
+		}
 		vin, err := p.openVideoIn(s, vcfg, log)
 		if err != nil {
 			return fail(err)
@@ -173,6 +188,45 @@ func (p *mediaParts) openAudioOut(s MediaSpec, o audio.Options, log *slog.Logger
 	p.closers = append(p.closers, out)
 	return out, nil
 }
+
+// processAudio puts the test echo path and the audio processing between
+// the call and its audio devices, as s asks: the room next to the
+// devices, the processor next to the call, so that the echo canceller's
+// reference is exactly what is played and it cancels the room's echo.
+func (p *mediaParts) processAudio(s MediaSpec, f audio.Format, in audio.Input, out audio.Output, log *slog.Logger) (audio.Input, audio.Output, error) {
+	devices := audio.IsClocked(in) && audio.IsClocked(out)
+	if s.EchoPath != 0 {
+		room, err := dsp.NewRoom(dsp.RoomConfig{SampleRate: f.SampleRate, Delay: s.EchoPath})
+		if err != nil {
+			return nil, nil, fmt.Errorf("echo path: %w", err)
+		}
+		in, out = room.Microphone(in), room.Speaker(out)
+	}
+	on := func(b *bool) bool { return (b == nil && devices) || (b != nil && *b) }
+	cfg, ok := dsp.CallConfig(on(s.AEC), on(s.NS), on(s.AGC))
+	if !ok || f.Channels != 1 {
+		return in, out, nil
+	}
+	cfg.SampleRate = f.SampleRate
+	proc, err := dsp.New(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audio processing: %w", err)
+	}
+	log.Info("audio processing", "aec", cfg.AEC, "ns", cfg.NS, "agc", cfg.AGC)
+	p.closers = append(p.closers, closerFunc(func() error {
+		st := proc.Stats()
+		log.Info("audio processing done", "erle_db", st.ERLE, "delay", st.Delay,
+			"far_dbfs", st.FarDBFS, "mic_dbfs", st.MicDBFS, "out_dbfs", st.OutDBFS)
+		return proc.Close()
+	}))
+	in, out = dsp.Wrap(proc, in, out, log)
+	return in, out, nil
+}
+
+// closerFunc is an io.Closer made of a function.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 func (p *mediaParts) openVideoIn(s MediaSpec, cfg video.Config, log *slog.Logger) (video.Source, error) {
 	spec := orDefault(s.VideoIn, "camera")

@@ -54,6 +54,12 @@ type Config struct {
 	AudioIn  string `toml:"audio_in"`
 	AudioOut string `toml:"audio_out"`
 	VideoIn  string `toml:"video_in"`
+	// AEC, NS and AGC switch echo cancellation, noise suppression and
+	// automatic gain on the microphone (docs/sound.md). Unset: on with a
+	// real microphone and speaker, off for tones, files and null.
+	AEC *bool `toml:"aec"`
+	NS  *bool `toml:"ns"`
+	AGC *bool `toml:"agc"`
 	// ICELoopback keeps media on 127.0.0.1 (calls on one machine).
 	ICELoopback bool `toml:"ice_loopback"`
 	// ICEServers are STUN/TURN servers used besides those the signaling

@@ -22,7 +22,8 @@ func Example() string {
 	return `# termcall client configuration.
 # Flags given on the command line override these values
 # (--server, --ca, --sdkappid, --user, --usersig, --secret, --nickname, --avatar,
-# --audio-in, --audio-out, --video-in, --ice-server, --renderer, --log).
+# --audio-in, --audio-out, --video-in, --aec, --ns, --agc, --ice-server,
+# --renderer, --log).
 
 # Signaling server started with "termcall serve" (it listens on
 # ` + proto.DefaultAddr + ` unless given --addr). This is the default.
@@ -53,6 +54,14 @@ avatar = ""
 audio_in = ""
 audio_out = ""
 video_in = ""
+# Sound processing of your microphone (WebRTC's, as in browsers): echo
+# cancellation (the other side does not hear itself from your speaker),
+# noise suppression and automatic gain. Unset, each is on with a real
+# microphone and speaker and off for tones and files; true or false
+# forces it. See docs/sound.md and "termcall dsp" to try settings offline.
+# aec = true
+# ns = true
+# agc = true
 # Keep media on 127.0.0.1 (only for calls between programs on this machine).
 ice_loopback = false
 # STUN/TURN servers, besides those the signaling server hands out at login.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/spf13/pflag"
 
@@ -36,6 +37,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.c.AudioIn, "audio-in", "", "audio source: mic[:DEVICE] | tone:HZ | wav:FILE | silence (default mic)")
 	fs.StringVar(&f.c.AudioOut, "audio-out", "", "audio sink: speaker[:DEVICE] | wav:FILE | null (default speaker)")
 	fs.StringVar(&f.c.VideoIn, "video-in", "", "video source: camera[:DEVICE] | pattern | y4m:FILE | none (default camera)")
+	AddProcessingFlags(fs, &f.c.AEC, &f.c.NS, &f.c.AGC)
 	fs.BoolVar(&f.c.ICELoopback, "ice-loopback", false, "keep media on 127.0.0.1 (calls on one machine)")
 	fs.StringVar(&f.c.ICEPolicy, "ice-policy", "", "all | relay (media only through TURN: your address stays hidden; needs a TURN server)")
 	fs.StringArrayVar(&f.iceURLs, "ice-server", nil, "STUN/TURN server URL, stun:HOST:PORT or turn:HOST:PORT?transport=udp (repeatable; replaces the file's ice_servers)")
@@ -107,6 +109,14 @@ func (f *Flags) Apply(fs *pflag.FlagSet, c Config) (Config, error) {
 	set("audio-in", &c.AudioIn, f.c.AudioIn)
 	set("audio-out", &c.AudioOut, f.c.AudioOut)
 	set("video-in", &c.VideoIn, f.c.VideoIn)
+	setBool := func(name string, dst **bool, v *bool) {
+		if fs.Changed(name) {
+			*dst = v
+		}
+	}
+	setBool("aec", &c.AEC, f.c.AEC)
+	setBool("ns", &c.NS, f.c.NS)
+	setBool("agc", &c.AGC, f.c.AGC)
 	if fs.Changed("ice-loopback") {
 		c.ICELoopback = f.c.ICELoopback
 	}
@@ -124,3 +134,37 @@ func (f *Flags) Apply(fs *pflag.FlagSet, c Config) (Config, error) {
 	set("log", &c.LogFile, f.c.LogFile)
 	return c, nil
 }
+
+// AddProcessingFlags registers --aec, --ns and --agc (true/false; alone
+// they mean true). A flag not given leaves its pointer nil: the default,
+// on with a real microphone and speaker.
+func AddProcessingFlags(fs *pflag.FlagSet, aec, ns, agc **bool) {
+	for _, f := range []struct {
+		p          **bool
+		name, what string
+	}{{aec, "aec", "echo cancellation"}, {ns, "ns", "noise suppression"}, {agc, "agc", "automatic gain control"}} {
+		fs.VarPF(optionalBool{f.p}, f.name, "", f.what+" of the microphone: true or false (default: on with a real microphone and speaker)").
+			NoOptDefVal = "true"
+	}
+}
+
+// optionalBool is a bool flag that stays nil until given.
+type optionalBool struct{ p **bool }
+
+func (o optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true or false: %w", err)
+	}
+	*o.p = &v
+	return nil
+}
+
+func (o optionalBool) String() string {
+	if o.p == nil || *o.p == nil {
+		return ""
+	}
+	return strconv.FormatBool(**o.p)
+}
+
+func (o optionalBool) Type() string { return "bool" }

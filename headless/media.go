@@ -49,6 +49,12 @@ type MediaOptions struct {
 	// Echo makes the client an echo contact: it plays back what it hears
 	// about a second later and sends back the video it receives, mirrored.
 	Echo bool
+	// AEC, NS and AGC switch the audio processing; nil: on with a real
+	// microphone and speaker only (client.MediaSpec).
+	AEC, NS, AGC *bool
+	// EchoPath feeds what is played back into the microphone through a
+	// simulated room of this delay: a testing aid for the AEC.
+	EchoPath time.Duration
 }
 
 // DefaultMediaOptions are the flags' defaults.
@@ -132,6 +138,7 @@ func mediaSpec(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) (*cl
 		Width: o.Width, Height: o.Height, FPS: o.FPS, AudioFrame: o.AudioFrame,
 		ICEServers: o.ICEServers, LoopbackICE: o.LoopbackICE, Net: inet,
 		ViewSink: v.sink, OnStats: onStats, StatsEvery: o.StatsEvery,
+		AEC: o.AEC, NS: o.NS, AGC: o.AGC, EchoPath: o.EchoPath,
 	}
 	switch o.ICEPolicy {
 	case "", "all":

@@ -21,6 +21,7 @@ func mediaSpec(cfg config.Config, sinks func(viewID string) video.Sink) *client.
 		AudioIn: cfg.AudioIn, AudioOut: cfg.AudioOut, VideoIn: cfg.VideoIn, StandIns: true,
 		Width: vcfg.Width, Height: vcfg.Height, FPS: vcfg.FPS,
 		ICEServers: cfg.ICEServers, LoopbackICE: cfg.ICELoopback, RelayOnly: cfg.RelayOnly(), ViewSink: sinks,
+		AEC: cfg.AEC, NS: cfg.NS, AGC: cfg.AGC,
 	}
 }
 
