@@ -44,6 +44,22 @@ func OpenWAV(path string, f Format, loop bool) (*WAVReader, error) {
 	return &WAVReader{samples: resampleLinear(mono, rate, f.SampleRate), loop: loop, channels: max(f.Channels, 1)}, nil
 }
 
+// ReadWAV loads a 16-bit PCM WAV file at its own sample rate: mono
+// samples (stereo is downmixed) and the rate. For tools that process a
+// file as it is (termcall dsp); sources use OpenWAV.
+func ReadWAV(path string) ([]int16, int, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open wav: %w", err)
+	}
+	defer fh.Close()
+	mono, rate, err := decodeWAV(bufio.NewReader(fh))
+	if err != nil {
+		return nil, 0, fmt.Errorf("wav %s: %w", path, err)
+	}
+	return mono, rate, nil
+}
+
 // decodeWAV parses a RIFF/WAVE stream of 16-bit PCM and returns mono samples
 // and the sample rate.
 func decodeWAV(r io.Reader) ([]int16, int, error) {
