@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/termcall/termcall/callcore/signal"
@@ -15,6 +16,7 @@ type link struct {
 	c       *signal.Client
 	userID  string
 	userSig string
+	probing atomic.Bool // checkLink's probe is under way
 }
 
 // Login connects to the server and logs in. It returns once the server

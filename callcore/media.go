@@ -30,6 +30,11 @@ type MediaCall struct {
 	// the engine emits USER_LEAVE (reason "media_lost"), and hangs up a 1:1
 	// call that has no media left.
 	PeerDown func(userID string)
+	// PeerReconnecting reports that media with userID stopped and is being
+	// restarted (ICE restart over the relay). The engine checks its
+	// signaling link, which the restart needs and which a network change
+	// may have killed without a word.
+	PeerReconnecting func(userID string)
 	// PeerFailed reports that media with userID never connected: ICE or
 	// DTLS failed, or nothing connected within the media timeout of
 	// AddPeer. The engine emits ERROR (CodeMediaFailed) and ends a 1:1 call

@@ -75,6 +75,7 @@ func (e *Engine) openRoomLocked(r *room) {
 		PeerUp:     func(userID string) { e.peerUp(r, userID) },
 		PeerDown:   func(userID string) { e.peerDown(r, userID) },
 		PeerFailed: func(userID string, err error) { e.peerFailed(r, userID, err) },
+		PeerReconnecting: func(string) { e.checkLink() },
 		Error:      func(code int, msg string) { e.mediaError(r, code, msg) },
 		Volume:     func(m map[string]int) { e.voiceVolume(r, m) },
 		Logger:     e.log,

@@ -367,6 +367,18 @@ func (c *client) Expect(t *testing.T, name string, d time.Duration, match func(e
 	}
 }
 
+// Forget marks every event called name received so far as used, so that
+// the next Expect matches only a later one.
+func (c *client) Forget(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, ev := range c.events {
+		if ev["event"] == name {
+			c.used[i] = true
+		}
+	}
+}
+
 // ExpectNone checks that no unused event called name that match accepts
 // comes within d.
 func (c *client) ExpectNone(t *testing.T, name string, d time.Duration, match func(event) bool) {

@@ -132,6 +132,21 @@ func (l *lab) BlockUDP(i int) {
 	l.must("ip", "netns", "exec", l.NAT[i], "iptables", "-A", "FORWARD", "-p", "udp", "-j", "DROP")
 }
 
+// MoveClient takes client host i (0 or 1) off its network and brings it
+// back with address ip (in its home network's /24), as a laptop does when
+// its Wi-Fi drops and rejoins with a new lease: sockets bound to the old
+// address go dead without being told, and the router maps the new one
+// afresh.
+func (l *lab) MoveClient(i int, ip string) {
+	l.t.Helper()
+	cli, gw := l.Client[i], fmt.Sprintf("10.201.%d.1", i+1)
+	l.must("ip", "-n", cli, "link", "set", "eth0", "down")
+	l.must("ip", "-n", cli, "addr", "flush", "dev", "eth0")
+	l.must("ip", "-n", cli, "addr", "add", ip+"/24", "dev", "eth0")
+	l.must("ip", "-n", cli, "link", "set", "eth0", "up")
+	l.must("ip", "-n", cli, "route", "add", "default", "via", gw)
+}
+
 func (l *lab) must(args ...string) {
 	l.t.Helper()
 	if err := labRun(args...); err != nil {

@@ -112,6 +112,11 @@ func newSession(opts Options, c callcore.MediaCall) (*Session, error) {
 				c.PeerFailed(id, err)
 			}
 		},
+		Reconnecting: func(id string) {
+			if c.PeerReconnecting != nil {
+				c.PeerReconnecting(id)
+			}
+		},
 		UnsupportedCodec: func(_ string, err error) { s.report(callcore.CodeUnsupportedCodec, err) },
 		Track:            s.onTrack,
 		KeyframeRequest:  func(string) { s.keyframe.Store(true) },

@@ -39,7 +39,7 @@ type Config struct {
 	// RelayOnly gathers and uses only relay (TURN) candidates.
 	RelayOnly bool
 	// DownAfter is how long a peer that was up may stay disconnected
-	// before it is reported down. Default 3 s.
+	// (ICE restarts included) before it is reported down. Default 10 s.
 	DownAfter time.Duration
 	// ConnectTimeout is how long a new peer (AddPeer, or a first offer or
 	// candidate from a peer) may take to connect before it is reported
@@ -64,6 +64,11 @@ type Callbacks struct {
 	// PeerDown reports that a peer's media connection, once up, was lost
 	// for longer than DownAfter, failed, or was closed by the peer.
 	PeerDown func(userID string)
+	// Reconnecting reports that media with a peer that was up stopped and
+	// the mesh is restarting ICE. A restart travels over the signaling
+	// relay, so a caller whose link may have died with the network (an
+	// address change kills its socket silently) should check it now.
+	Reconnecting func(userID string)
 	// PeerFailed reports that a peer never connected: ICE or DTLS failed
 	// first, or ConnectTimeout passed. A peer is reported up at most
 	// once, and down or failed at most once, never both.
@@ -84,7 +89,7 @@ type Callbacks struct {
 
 // Signal is the relay payload exchanged between peers.
 type Signal struct {
-	Kind      string                   `json:"kind"` // "offer", "answer", "candidate"
+	Kind      string                   `json:"kind"` // "offer", "answer", "candidate", "restart"
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	// Width and Height are a "viewsize" signal's (bwe.go).
@@ -109,6 +114,9 @@ var (
 	ErrICEServer = errors.New("rtc: unusable ICE server")
 )
 
+// relayWait is how long a relay pair waits for a direct one (see New).
+const relayWait = time.Second
+
 // maxPendingCandidates bounds the candidates kept for a peer whose
 // description has not arrived yet; later ones are dropped.
 const maxPendingCandidates = 64
@@ -124,7 +132,8 @@ type Mesh struct {
 	nacks *nackCounter
 	bwe   *estimators // one GCC estimator per peer connection (bwe.go)
 
-	iceProblems []error // servers of cfg.ICEServers left out
+	iceProblems []error  // servers of cfg.ICEServers left out
+	live        *liveNet // the real network, when cfg.Net is nil
 
 	mu     sync.Mutex
 	peers  map[string]*peer
@@ -147,6 +156,13 @@ type peer struct {
 	connTime *time.Timer               // armed until the peer is first connected
 	rtt      atomic.Int64              // ns, from the peer's RTCP receiver reports; 0 = none yet
 	path     atomic.Pointer[Path]      // the selected ICE candidate pair; nil until one is
+
+	// ICE restart (restart.go).
+	restarting  bool        // media was lost and is being recovered
+	restartTime *time.Timer // the next restart step, while restarting
+	lostAt      time.Time   // when media was last lost
+	offeredAt   time.Time   // when the last restart offer went out
+	restarts    int         // restart offers made
 }
 
 // New builds a Mesh with Opus and VP8, NACK (with RTX), RTCP reports, PLI
@@ -156,7 +172,7 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 		return nil, ErrNoSendTarget
 	}
 	if cfg.DownAfter <= 0 {
-		cfg.DownAfter = 3 * time.Second
+		cfg.DownAfter = 10 * time.Second
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 15 * time.Second
@@ -187,22 +203,36 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 	se := webrtc.SettingEngine{}
 	// mDNS would multicast on the LAN; host candidates are enough here.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICETimeouts(2*time.Second, 5*time.Second, 500*time.Millisecond)
+	// pion holds a working relay pair this long for a direct one to
+	// nominate instead (its default is 2 s): a direct pair that works
+	// answers well within a second, and every relayed call, or ICE restart
+	// through a relay, waits this long for media.
+	se.SetRelayAcceptanceMinWait(relayWait)
 	if cfg.RelayOnly {
-		// pion holds a relay pair 2 s for a better one to nominate; with
-		// relay candidates only there is none coming.
+		// With relay candidates only there is no better pair coming.
 		se.SetRelayAcceptanceMinWait(0)
 	}
+	var live *liveNet
 	if cfg.LoopbackOnly {
 		// pion drops loopback candidates unless told otherwise.
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	} else {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	}
 	if cfg.Net != nil {
-		// Without one, pion opens a stdnet per connection itself.
 		se.SetNet(cfg.Net)
+	} else {
+		// Our own real network, so that an ICE restart can gather on the
+		// interfaces the host has then (pion's own reads them once).
+		var err error
+		if live, err = newLiveNet(); err != nil {
+			return nil, err
+		}
+		se.SetNet(live)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 
@@ -217,7 +247,7 @@ func New(cfg Config, cb Callbacks) (*Mesh, error) {
 		return nil, fmt.Errorf("video track: %w", err)
 	}
 	return &Mesh{cfg: cfg, cb: cb, api: api, log: log, audio: audio, video: video, nacks: nacks, bwe: bwe,
-		iceProblems: problems, peers: map[string]*peer{}}, nil
+		iceProblems: problems, live: live, peers: map[string]*peer{}}, nil
 }
 
 // Payload types termcall offers (and answers with when the offer leaves
@@ -479,6 +509,7 @@ func (m *Mesh) stateChange(p *peer, reported webrtc.PeerConnectionState) {
 	case webrtc.PeerConnectionStateConnected:
 		stopTimer(&p.downTime)
 		stopTimer(&p.connTime)
+		calls = append(calls, m.recoveredLocked(p))
 		if !p.up {
 			p.up = true
 			if m.cb.PeerUp != nil {
@@ -487,10 +518,18 @@ func (m *Mesh) stateChange(p *peer, reported webrtc.PeerConnectionState) {
 		}
 	case webrtc.PeerConnectionStateDisconnected:
 		// Before the peer was ever up the connect timer is running.
-		if p.up && p.downTime == nil {
-			p.downTime = time.AfterFunc(m.cfg.DownAfter, func() { m.markDown(p) })
+		if p.up {
+			calls = append(calls, m.lostLocked(p))
 		}
-	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+	case webrtc.PeerConnectionStateFailed:
+		// ICE failed on a path that worked: a restart may find another.
+		// DTLS failing is the end, as is any failure before the peer was up.
+		if ice := p.pc.ICEConnectionState(); p.up && (ice == webrtc.ICEConnectionStateFailed || ice == webrtc.ICEConnectionStateDisconnected || ice == webrtc.ICEConnectionStateChecking) {
+			calls = append(calls, m.lostLocked(p))
+			break
+		}
+		calls = append(calls, m.endLocked(p, connectFailure(p.pc)))
+	case webrtc.PeerConnectionStateClosed:
 		calls = append(calls, m.endLocked(p, connectFailure(p.pc)))
 	}
 	m.mu.Unlock()
@@ -501,6 +540,15 @@ func (m *Mesh) stateChange(p *peer, reported webrtc.PeerConnectionState) {
 	}
 }
 
+// lostLocked starts the down timer of p, up until now, and its recovery.
+func (m *Mesh) lostLocked(p *peer) func() {
+	if p.downTime == nil {
+		p.lostAt = time.Now()
+		p.downTime = time.AfterFunc(m.cfg.DownAfter, func() { m.markDown(p) })
+	}
+	return m.reconnectingLocked(p)
+}
+
 // endLocked reports p down (it was up) or failed (it never was), once.
 func (m *Mesh) endLocked(p *peer, failure error) func() {
 	if p.ended {
@@ -509,6 +557,7 @@ func (m *Mesh) endLocked(p *peer, failure error) func() {
 	p.ended = true
 	stopTimer(&p.downTime)
 	stopTimer(&p.connTime)
+	stopTimer(&p.restartTime)
 	switch {
 	case p.up && m.cb.PeerDown != nil:
 		return m.callbackLocked(func() { m.cb.PeerDown(p.id) })
@@ -612,6 +661,9 @@ func (m *Mesh) handleLocked(from string, sig Signal, report *func()) error {
 			if p, err = m.newPeerLocked(from, false); err != nil {
 				return err
 			}
+		} else {
+			// Perhaps an ICE restart: pion gathers again as it answers.
+			m.refreshInterfaces()
 		}
 		if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.SDP}); err != nil {
 			if created {
@@ -670,6 +722,15 @@ func (m *Mesh) handleLocked(from string, sig Signal, report *func()) error {
 		}
 		if err := p.pc.AddICECandidate(*sig.Candidate); err != nil {
 			return fmt.Errorf("%w: candidate from %s: %w", ErrBadSignal, from, err)
+		}
+		return nil
+	case "restart":
+		// The peer lost media with us and asks the offerer to restart.
+		if p == nil {
+			return fmt.Errorf("%w: restart from %s", ErrUnknownPeer, from)
+		}
+		if p.offerer && p.up && !p.ended {
+			m.restartStepLocked(p, true)
 		}
 		return nil
 	case "viewsize":
@@ -806,6 +867,7 @@ func (m *Mesh) RemovePeer(userID string) {
 	if p != nil {
 		stopTimer(&p.downTime)
 		stopTimer(&p.connTime)
+		stopTimer(&p.restartTime)
 	}
 	m.mu.Unlock()
 	if p != nil {
@@ -850,6 +912,7 @@ func (m *Mesh) Close() error {
 	for _, p := range peers {
 		stopTimer(&p.downTime)
 		stopTimer(&p.connTime)
+		stopTimer(&p.restartTime)
 	}
 	m.mu.Unlock()
 	var errs []error

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -525,6 +526,17 @@ func (c *Client) Reconnects() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.resumed
+}
+
+// LocalAddr is the local address of the current connection (nil when
+// there is none).
+func (c *Client) LocalAddr() net.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return nil
+	}
+	return c.cur.ws.LocalAddr()
 }
 
 // DropConnection closes the current connection as if the network had
