@@ -96,6 +96,7 @@ func addMediaFlags(cmd *cobra.Command, m *headless.MediaOptions) {
 	f.DurationVar(&m.ImpairJitter, "impair-jitter", m.ImpairJitter, "testing aid: delay each inbound media datagram by a random 0..DURATION (at most 500ms; reorders)")
 	f.DurationVar(&m.StatsEvery, "stats", m.StatsEvery, "print a STATS event per remote user at this interval (0: only on the stats command)")
 	f.StringVar(&m.ICEPolicy, "ice-policy", m.ICEPolicy, "all | relay (only TURN relay candidates: your address stays hidden; needs a TURN server)")
+	f.StringVar(&m.VideoQuality, "video-quality", m.VideoQuality, "most video sent, as setVideoQuality: 120p | 180p | 240p | 360p | 480p | 720p (overrides --width/--height/--fps)")
 	config.AddProcessingFlags(f, &m.AEC, &m.NS, &m.AGC)
 	f.DurationVar(&m.EchoPath, "echo-path", m.EchoPath, "testing aid: feed what is played back into the microphone through a simulated room of this delay (reflections, -6 dB; at most 1s), added to --audio-in")
 }

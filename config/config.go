@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/server/proto"
 )
 
@@ -70,6 +71,10 @@ type Config struct {
 	// TURN relays, so that peers never learn your address (needs a TURN
 	// server in ice_servers or from the signaling server).
 	ICEPolicy string `toml:"ice_policy"`
+	// VideoQuality is the most video sent: "120p", "180p", "240p"
+	// (default), "360p", "480p" or "720p". The link and the size the
+	// other side shows still cap it (docs/adaptive-media.md).
+	VideoQuality string `toml:"video_quality"`
 	// NickName and Avatar are how others see you (SetSelfInfo after
 	// login): the nickname shows in their contacts and incoming-call
 	// prompt. Empty: your userID only.
@@ -174,6 +179,11 @@ func (c Config) Validate() error {
 	}
 	if c.ICEPolicy != "" && !slices.Contains(icePolicies, c.ICEPolicy) {
 		bad("ice_policy %q: want all or relay", c.ICEPolicy)
+	}
+	if c.VideoQuality != "" {
+		if _, err := callcore.ParseVideoQuality(c.VideoQuality); err != nil {
+			bad("video_quality %q: want 120p, 180p, 240p, 360p, 480p or 720p", c.VideoQuality)
+		}
 	}
 	if len(c.NickName) > proto.MaxNickName {
 		bad("nickname: %d bytes, at most %d", len(c.NickName), proto.MaxNickName)

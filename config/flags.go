@@ -40,6 +40,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	AddProcessingFlags(fs, &f.c.AEC, &f.c.NS, &f.c.AGC)
 	fs.BoolVar(&f.c.ICELoopback, "ice-loopback", false, "keep media on 127.0.0.1 (calls on one machine)")
 	fs.StringVar(&f.c.ICEPolicy, "ice-policy", "", "all | relay (media only through TURN: your address stays hidden; needs a TURN server)")
+	fs.StringVar(&f.c.VideoQuality, "video-quality", "", "most video sent: 120p | 180p | 240p | 360p | 480p | 720p (default 240p; the link still caps it)")
 	fs.StringArrayVar(&f.iceURLs, "ice-server", nil, "STUN/TURN server URL, stun:HOST:PORT or turn:HOST:PORT?transport=udp (repeatable; replaces the file's ice_servers)")
 	fs.StringVar(&f.iceUsername, "ice-username", "", "username for the turn:/turns: URLs of --ice-server")
 	fs.StringVar(&f.iceSecret, "ice-credential", "", "credential (password) for the turn:/turns: URLs of --ice-server")
@@ -121,6 +122,7 @@ func (f *Flags) Apply(fs *pflag.FlagSet, c Config) (Config, error) {
 		c.ICELoopback = f.c.ICELoopback
 	}
 	set("ice-policy", &c.ICEPolicy, f.c.ICEPolicy)
+	set("video-quality", &c.VideoQuality, f.c.VideoQuality)
 	if fs.Changed("ice-server") || fs.Changed("ice-username") || fs.Changed("ice-credential") {
 		servers, err := ICEServersFromFlags(f.iceURLs, f.iceUsername, f.iceSecret)
 		if err != nil {

@@ -41,6 +41,9 @@ type MediaOptions struct {
 	// ICEPolicy is "all" (default) or "relay": only TURN relay candidates,
 	// for users who must not reveal their address.
 	ICEPolicy string
+	// VideoQuality, if set, is applied at start as setVideoQuality is
+	// ("360p"; it overrides Width, Height and FPS).
+	VideoQuality string
 	// ImpairLoss and ImpairJitter degrade this client's inbound media
 	// path: each datagram is dropped with probability ImpairLoss or
 	// delayed by a random 0..ImpairJitter. A testing aid.
@@ -114,6 +117,7 @@ type views struct {
 
 	mu    sync.Mutex
 	sinks map[string]video.Sink
+	sizes map[string][2]int // startRemoteView's WxH, by view
 }
 
 // mediaSpec turns the media flags into the client's media spec, and the
@@ -150,8 +154,57 @@ func mediaSpec(o MediaOptions, log *slog.Logger, onStats func(media.Stats)) (*cl
 	return spec, v, nil
 }
 
-// sink resolves a view name to its PNG directory sink, made on first use.
+// sink resolves a view name to what shows it: its PNG directory sink,
+// and, for a view given a size (startRemoteView USER VIEW WxH), that
+// size, which the media layer tells the sender (it sends no larger).
 func (v *views) sink(viewID string) video.Sink {
+	inner := v.dirSink(viewID)
+	v.mu.Lock()
+	_, sized := v.sizes[viewID]
+	v.mu.Unlock()
+	if !sized {
+		return inner
+	}
+	return &sizedView{v: v, id: viewID, inner: inner}
+}
+
+// setSize records the largest size view shows (0x0: any).
+func (v *views) setSize(viewID string, w, h int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.sizes == nil {
+		v.sizes = map[string][2]int{}
+	}
+	v.sizes[viewID] = [2]int{w, h}
+}
+
+// sizedView is a view with a size; frames go to its directory sink, if
+// any (views.close closes that).
+type sizedView struct {
+	v     *views
+	id    string
+	inner video.Sink
+}
+
+func (s *sizedView) WriteFrame(f *video.Frame) error {
+	if s.inner == nil {
+		return nil
+	}
+	return s.inner.WriteFrame(f)
+}
+
+func (s *sizedView) Close() error { return nil }
+
+// ViewSize is read by the media layer (callcore/media's viewSizer).
+func (s *sizedView) ViewSize() (w, h int) {
+	s.v.mu.Lock()
+	defer s.v.mu.Unlock()
+	sz := s.v.sizes[s.id]
+	return sz[0], sz[1]
+}
+
+// dirSink resolves a view name to its PNG directory sink, made on first use.
+func (v *views) dirSink(viewID string) video.Sink {
 	if v.dir == "" {
 		return nil
 	}

@@ -49,6 +49,7 @@ const (
 	opStats
 	opSetSelfInfo
 	opSetLogLevel
+	opSetVideoQuality
 	opQuit
 )
 
@@ -70,6 +71,9 @@ type command struct {
 	nickName string
 	avatar   string
 	level    slog.Level
+	quality  callcore.VideoQuality
+	width    int // startRemoteView's WxH: the largest size the view shows (0: any)
+	height   int
 }
 
 // spec describes one command: its name, argument counts and how to read them.
@@ -111,7 +115,7 @@ func specs() []spec {
 			c.mute = b
 			return nil
 		}},
-		{"startRemoteView", "USER VIEW", 2, 2, opStartRemoteView, parseUserView},
+		{"startRemoteView", "USER VIEW [WxH]", 2, 3, opStartRemoteView, parseUserView},
 		{"stopRemoteView", "USER VIEW", 2, 2, opStopRemoteView, parseUserView},
 		{"startLocalView", "VIEW", 1, 1, opStartLocalView, func(c *command, a []string) error { c.view = a[0]; return nil }},
 		{"stopLocalView", "VIEW", 1, 1, opStopLocalView, func(c *command, a []string) error { c.view = a[0]; return nil }},
@@ -126,6 +130,11 @@ func specs() []spec {
 		{"setLogLevel", "debug|info|warn|error|off|0-4", 1, 1, opSetLogLevel, func(c *command, a []string) error {
 			l, err := parseLogLevel(a[0])
 			c.level = l
+			return err
+		}},
+		{"setVideoQuality", "120p|180p|240p|360p|480p|720p", 1, 1, opSetVideoQuality, func(c *command, a []string) error {
+			q, err := callcore.ParseVideoQuality(a[0])
+			c.quality = q
 			return err
 		}},
 		{"quit", "", 0, 0, opQuit, noArgs},
@@ -221,7 +230,28 @@ func parseReject(c *command, a []string) error {
 
 func parseUserView(c *command, a []string) error {
 	c.user, c.view = a[0], a[1]
+	if len(a) == 3 {
+		w, h, err := parseSize(a[2])
+		if err != nil {
+			return err
+		}
+		c.width, c.height = w, h
+	}
 	return nil
+}
+
+// maxViewSide bounds a view size (the largest frame termcall handles).
+const maxViewSide = 4096
+
+// parseSize reads WxH (e.g. 160x120).
+func parseSize(s string) (w, h int, err error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(s), "x")
+	w, errW := strconv.Atoi(ws)
+	h, errH := strconv.Atoi(hs)
+	if !ok || errW != nil || errH != nil || w < 1 || h < 1 || w > maxViewSide || h > maxViewSide {
+		return 0, 0, fmt.Errorf("size %q is not WxH (e.g. 160x120)", s)
+	}
+	return w, h, nil
 }
 
 func parseWait(c *command, a []string) error {

@@ -183,6 +183,17 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 	}
 	r.client, r.eng = c, c.Engine
 	r.log = c.Logger().With("part", "headless", "user", opts.UserID)
+	if q := opts.Media.VideoQuality; opts.Media.Enabled && q != "" {
+		vq, err := callcore.ParseVideoQuality(q)
+		if err == nil {
+			err = r.eng.SetVideoQuality(vq)
+		}
+		if err != nil {
+			r.printError(CodeBadArgs, "--video-quality: "+err.Error(), "media")
+			_ = c.Close()
+			return fmt.Errorf("%w: --video-quality: %w", ErrBadOptions, err)
+		}
+	}
 	// Like the engine's own ERROR events (no cmd): the same code comes
 	// from the media layer for a server handed out at call time.
 	for _, p := range c.Problems {
@@ -307,7 +318,13 @@ func (r *runner) exec(ctx context.Context, c command) error {
 		}
 		return nil
 	case opStartRemoteView:
+		if r.views != nil {
+			// Before the binding: the first size sent is the right one.
+			r.views.setSize(c.view, c.width, c.height)
+		}
 		return r.eng.StartRemoteView(c.user, c.view)
+	case opSetVideoQuality:
+		return r.eng.SetVideoQuality(c.quality)
 	case opStopRemoteView:
 		return r.eng.StopRemoteView(c.user, c.view)
 	case opStartLocalView:
