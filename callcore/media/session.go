@@ -45,7 +45,7 @@ type Session struct {
 
 	send    *sendStats
 	adapt   *adapter // what to send: estimate, profile, receivers' sizes (adapt.go)
-	onClose func() // set by the factory before the session is used
+	onClose func()   // set by the factory before the session is used
 
 	mu       sync.Mutex
 	closed   bool // guards wg.Add: no reader starts once Close waits
