@@ -201,3 +201,31 @@ func TestLabAddressChangeRestartsICE(t *testing.T) {
 	alice.Send(t, "hangup")
 	bob.Expect(t, "CALL_END", waitLong, is(map[string]any{"reason": "hangup"}))
 }
+
+// Two hosts on the public segment that share IPv6 (fd01::/64) but whose
+// IPv4 UDP is dropped on one of them: the call connects host to host all
+// the same, which only IPv6 candidates can do.
+func TestLabIPv6CandidatesCarryTheCall(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	for i, ip := range []string{"fd01::11/64", "fd01::12/64"} {
+		// nodad: usable at once, not after duplicate address detection.
+		l.must("ip", "-n", l.NAT[i], "addr", "add", ip, "dev", "wan", "nodad")
+	}
+	for _, chain := range []string{"INPUT", "OUTPUT"} {
+		l.must("ip", "netns", "exec", l.NAT[0], "iptables", "-A", chain, "-p", "udp", "-j", "DROP")
+	}
+	s := startServerIn(t, l.Server, labServerIP+":0")
+	alice := mediaClientIn(t, l.NAT[0], s, "alice", "--audio-in", "tone:440", "--video-in", "none")
+	bob := mediaClientIn(t, l.NAT[1], s, "bob", "--audio-in", "tone:880", "--video-in", "none")
+
+	alice.Send(t, "call bob audio 30")
+	bob.Expect(t, "INVITED", waitLong, nil)
+	bob.Send(t, "accept")
+	alice.Expect(t, "USER_ENTER", mediaWait, nil)
+	bob.Expect(t, "STATS", mediaWait, hears("alice", 440))
+	alice.Expect(t, "STATS", mediaWait, hears("bob", 880))
+	alice.Expect(t, "STATS", mediaWait, directPath("bob"))
+	alice.Send(t, "hangup")
+	bob.Expect(t, "CALL_END", waitLong, nil)
+}
