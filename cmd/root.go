@@ -44,6 +44,7 @@ func Root() *cobra.Command {
 		initCommand(),
 		demoCommand(),
 		benchCommand(),
+		dspCommand(),
 	)
 	return root
 }

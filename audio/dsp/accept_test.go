@@ -147,11 +147,7 @@ func envelope(rate int, x []int16, w window, lag int) []float64 {
 	return env
 }
 
-func audioLevel(x []int16) float64 {
-	var p power
-	p.add(x)
-	return p.dbfs()
-}
+func audioLevel(x []int16) float64 { return audioLevelOf(x) }
 
 // pearson is the correlation coefficient of a and b.
 func pearson(a, b []float64) float64 {
