@@ -137,6 +137,9 @@ func (s *Server) Start() error {
 		if cfg.Logger == nil {
 			cfg.Logger = s.log.With("component", "turn")
 		}
+		if cfg.LoggedIn == nil {
+			cfg.LoggedIn = s.hasSession
+		}
 		ts, err := relay.Start(cfg)
 		if err != nil {
 			_ = ln.Close()
@@ -311,4 +314,12 @@ func (s *Server) afterFunc(d time.Duration, fn func()) Timer {
 		}()
 		fn()
 	})
+}
+
+// hasSession reports whether userID is logged in (a session in its resume
+// grace counts: its client is coming back). The relay admits only them.
+func (s *Server) hasSession(userID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[userID] != nil
 }

@@ -61,6 +61,12 @@ type Config struct {
 	TTL time.Duration
 	// MaxAllocsPerUser caps one userID's concurrent allocations.
 	MaxAllocsPerUser int
+	// LoggedIn reports whether userID has a session on the signaling
+	// server. When set, a credential works only while its user is logged
+	// in: one that leaked, or outlived a logout, allocates nothing, and
+	// the allocations it made die at their next refresh. nil: any valid
+	// credential works until it expires.
+	LoggedIn func(userID string) bool
 	// Now is the clock credentials are issued and checked by; nil is
 	// time.Now.
 	Now    func() time.Time
@@ -248,6 +254,10 @@ func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool)
 	}
 	if !s.cfg.Now().Before(expiry) {
 		s.cfg.Logger.Debug("turn auth refused", "src", ra.SrcAddr, "user", userID, "err", "expired")
+		return "", nil, false
+	}
+	if s.cfg.LoggedIn != nil && !s.cfg.LoggedIn(userID) {
+		s.cfg.Logger.Debug("turn auth refused", "src", ra.SrcAddr, "user", userID, "err", "not logged in")
 		return "", nil, false
 	}
 	// A wrong credential fails the MESSAGE-INTEGRITY check against this key.

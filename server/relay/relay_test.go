@@ -239,3 +239,24 @@ func FuzzParseUsername(f *testing.F) {
 		}
 	})
 }
+
+// With LoggedIn set, a valid credential allocates only while its user is
+// logged in.
+func TestCredentialNeedsLogin(t *testing.T) {
+	var mu sync.Mutex
+	online := map[string]bool{"alice": true}
+	s := startRelay(t, Config{LoggedIn: func(u string) bool { mu.Lock(); defer mu.Unlock(); return online[u] }})
+	ice := s.ICEServer("alice")
+	rc, err := allocate(t, s, ice.Username, ice.Credential)
+	if err != nil {
+		t.Fatalf("logged-in user refused: %v", err)
+	}
+	_ = rc.Close()
+	mu.Lock()
+	online["alice"] = false
+	mu.Unlock()
+	if rc, err := allocate(t, s, ice.Username, ice.Credential); err == nil {
+		_ = rc.Close()
+		t.Error("credential of a logged-out user: allocation granted")
+	}
+}
