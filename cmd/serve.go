@@ -31,6 +31,8 @@ func serveCommand() *cobra.Command {
 		turnPorts  string
 		turnSecret string
 		turnTTL    time.Duration
+		turnKbps   int
+		turnAllocs int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -66,6 +68,14 @@ func serveCommand() *cobra.Command {
 			}
 			if turnAddr != "" {
 				tc, err := turnConfig(turnAddr, turnExtIP, turnPorts, turnSecret, turnTTL)
+				if err == nil {
+					tc.UserBitrate, tc.MaxAllocsPerUser = turnKbps*1000, turnAllocs
+					if turnKbps < 0 || turnAllocs < 0 {
+						err = fmt.Errorf("--turn-user-kbps and --turn-user-allocs must not be negative (0: no bitrate cap)")
+					} else if turnKbps == 0 {
+						tc.UserBitrate = -1
+					}
+				}
 				if err != nil {
 					return err
 				}
@@ -111,6 +121,8 @@ func serveCommand() *cobra.Command {
 	fl.StringVar(&turnPorts, "turn-ports", "", "relay port range MIN-MAX (default: any free port)")
 	fl.StringVar(&turnSecret, "turn-secret", "", "key of the TURN credentials (default: random at each start)")
 	fl.DurationVar(&turnTTL, "turn-ttl", relay.DefaultTTL, "how long a TURN credential handed out at login is valid")
+	fl.IntVar(&turnKbps, "turn-user-kbps", relay.DefaultUserBitrate/1000, "relayed kbit/s per user, both ways, over all their allocations (0: no cap)")
+	fl.IntVar(&turnAllocs, "turn-user-allocs", relay.DefaultMaxAllocsPerUser, "concurrent TURN allocations per user")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.StringVar(&opts.TLSCertFile, "tls-cert", "", "serve wss:// with this PEM certificate (chain); needs --tls-key")
 	fl.StringVar(&opts.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")

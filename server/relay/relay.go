@@ -20,10 +20,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/termcall/termcall/server/proto"
 )
@@ -32,8 +34,11 @@ import (
 const (
 	DefaultTTL              = 12 * time.Hour
 	DefaultMaxAllocsPerUser = 16 // 8 peers of a call, each allocating over UDP and TCP
-	Realm                   = "termcall"
-	keyLen                  = 32
+	// DefaultUserBitrate is enough for a 720p call with three others
+	// relayed both ways, not for one user to fill the server's uplink.
+	DefaultUserBitrate = 8_000_000
+	Realm              = "termcall"
+	keyLen             = 32
 	// maxExpiryDigits bounds the expiry field: unix seconds have 10 digits
 	// until 2286; more is garbage, not a time.
 	maxExpiryDigits = 12
@@ -61,6 +66,11 @@ type Config struct {
 	TTL time.Duration
 	// MaxAllocsPerUser caps one userID's concurrent allocations.
 	MaxAllocsPerUser int
+	// UserBitrate caps what the relay carries for one user, in bits per
+	// second, over all of their allocations and both directions: a
+	// datagram over it is dropped (media's congestion control then backs
+	// off). 0 means DefaultUserBitrate; negative means no cap.
+	UserBitrate int
 	// LoggedIn reports whether userID has a session on the signaling
 	// server. When set, a credential works only while its user is logged
 	// in: one that leaked, or outlived a logout, allocates nothing, and
@@ -82,8 +92,10 @@ type Server struct {
 	udp  net.PacketConn
 	tcp  net.Listener
 
-	mu     sync.Mutex
-	allocs map[string]int // userID -> live allocations
+	mu      sync.Mutex
+	allocs  map[string]int           // userID -> live allocations
+	limits  map[string]*rate.Limiter // userID -> relayed bytes budget, while they have allocations
+	dropped atomic.Int64             // datagrams dropped over a user's bitrate
 }
 
 // Start listens on cfg.Addr (UDP and TCP) and serves TURN.
@@ -115,6 +127,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.MaxAllocsPerUser == 0 {
 		cfg.MaxAllocsPerUser = DefaultMaxAllocsPerUser
 	}
+	if cfg.UserBitrate == 0 {
+		cfg.UserBitrate = DefaultUserBitrate
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -145,7 +160,8 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("relay: listen tcp %s: %w", cfg.Addr, err)
 	}
 
-	s := &Server{cfg: cfg, host: relayIP.String(), port: port, udp: udp, tcp: tcp, allocs: make(map[string]int)}
+	s := &Server{cfg: cfg, host: relayIP.String(), port: port, udp: udp, tcp: tcp,
+		allocs: make(map[string]int), limits: make(map[string]*rate.Limiter)}
 	bindAddr := host
 	if bindAddr == "" {
 		bindAddr = "0.0.0.0"
@@ -155,6 +171,9 @@ func Start(cfg Config) (*Server, error) {
 		gen = &turn.RelayAddressGeneratorPortRange{
 			RelayAddress: relayIP, Address: bindAddr, MinPort: cfg.MinPort, MaxPort: cfg.MaxPort,
 		}
+	}
+	if cfg.UserBitrate > 0 {
+		gen = &limitedGen{RelayAddressGenerator: gen, s: s}
 	}
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled
@@ -287,6 +306,64 @@ func (s *Server) deleted(_, _ net.Addr, _, userID, _ string) {
 	s.mu.Lock()
 	if s.allocs[userID]--; s.allocs[userID] <= 0 {
 		delete(s.allocs, userID)
+		delete(s.limits, userID)
 	}
 	s.mu.Unlock()
+}
+
+// Dropped counts datagrams dropped because their user was over the
+// bitrate cap.
+func (s *Server) Dropped() int64 { return s.dropped.Load() }
+
+// limiter is userID's shared budget of relayed bytes.
+func (s *Server) limiter(userID string) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.limits[userID]
+	if l == nil {
+		bytes := s.cfg.UserBitrate / 8
+		// A burst of a quarter second: a keyframe passes, a flood does not.
+		l = rate.NewLimiter(rate.Limit(bytes), max(bytes/4, 1500))
+		s.limits[userID] = l
+	}
+	return l
+}
+
+// limitedGen gives every relay socket its user's byte budget.
+type limitedGen struct {
+	turn.RelayAddressGenerator
+	s *Server
+}
+
+func (g *limitedGen) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	conn, addr, err := g.RelayAddressGenerator.AllocatePacketConn(conf)
+	if err != nil {
+		return nil, nil, err //nolint:wrapcheck // pion's own error, as pion expects
+	}
+	return &limitedConn{PacketConn: conn, lim: g.s.limiter(conf.UserID), dropped: &g.s.dropped}, addr, nil
+}
+
+// limitedConn drops relayed datagrams, in and out, over the budget.
+type limitedConn struct {
+	net.PacketConn
+	lim     *rate.Limiter
+	dropped *atomic.Int64
+}
+
+func (c *limitedConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err != nil || c.lim.AllowN(time.Now(), n) {
+			return n, addr, err //nolint:wrapcheck // the socket's own error, for pion
+		}
+		c.dropped.Add(1)
+	}
+}
+
+func (c *limitedConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if !c.lim.AllowN(time.Now(), len(p)) {
+		c.dropped.Add(1)
+		return len(p), nil // dropped as a congested link would
+	}
+	return c.PacketConn.WriteTo(p, addr) //nolint:wrapcheck // the socket's own error, for pion
 }

@@ -260,3 +260,53 @@ func TestCredentialNeedsLogin(t *testing.T) {
 		t.Error("credential of a logged-out user: allocation granted")
 	}
 }
+
+// relayBurst sends n datagrams of size bytes from a user's allocation on s
+// to a peer socket and returns how many arrive.
+func relayBurst(t *testing.T, s *Server, user string, n, size int) int {
+	t.Helper()
+	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	ice := s.ICEServer(user)
+	rc, err := allocate(t, s, ice.Username, ice.Credential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	msg := make([]byte, size)
+	for range n {
+		if _, err := rc.WriteTo(msg, peer.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	buf := make([]byte, 2048)
+	for {
+		_ = peer.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, _, err := peer.ReadFrom(buf); err != nil {
+			return got
+		}
+		got++
+	}
+}
+
+// A user's relayed traffic is capped at UserBitrate: a 100 kB burst through
+// a 80 kbit/s budget (a quarter second of burst) mostly does not pass; with
+// no cap it all does.
+func TestUserBitrateCap(t *testing.T) {
+	capped := startRelay(t, Config{UserBitrate: 80_000})
+	got := relayBurst(t, capped, "mallory", 100, 1000)
+	if got > 10 || got == 0 {
+		t.Errorf("%d of 100 1000-byte datagrams relayed under a 10 kB/s cap, want a few (the burst)", got)
+	}
+	if d := capped.Dropped(); d < 80 {
+		t.Errorf("Dropped = %d, want the rest of the 100", d)
+	}
+	free := startRelay(t, Config{UserBitrate: -1})
+	if got := relayBurst(t, free, "alice", 100, 1000); got < 90 {
+		t.Errorf("%d of 100 datagrams relayed with no cap", got)
+	}
+}
