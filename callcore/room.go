@@ -67,18 +67,18 @@ func (e *Engine) openRoomLocked(r *room) {
 	}
 	r.media = &mediaHandle{}
 	mc := MediaCall{
-		RoomID:     r.id,
-		SelfID:     e.userID,
-		CallType:   r.callType,
-		ICEServers: slices.Clone(e.ice),
-		Send:       func(to string, payload json.RawMessage) error { return e.relay(to, payload) },
-		PeerUp:     func(userID string) { e.peerUp(r, userID) },
-		PeerDown:   func(userID string) { e.peerDown(r, userID) },
-		PeerFailed: func(userID string, err error) { e.peerFailed(r, userID, err) },
+		RoomID:           r.id,
+		SelfID:           e.userID,
+		CallType:         r.callType,
+		ICEServers:       slices.Clone(e.ice),
+		Send:             func(to string, payload json.RawMessage) error { return e.relay(to, payload) },
+		PeerUp:           func(userID string) { e.peerUp(r, userID) },
+		PeerDown:         func(userID string) { e.peerDown(r, userID) },
+		PeerFailed:       func(userID string, err error) { e.peerFailed(r, userID, err) },
 		PeerReconnecting: func(string) { e.checkLink() },
-		Error:      func(code int, msg string) { e.mediaError(r, code, msg) },
-		Volume:     func(m map[string]int) { e.voiceVolume(r, m) },
-		Logger:     e.log,
+		Error:            func(code int, msg string) { e.mediaError(r, code, msg) },
+		Volume:           func(m map[string]int) { e.voiceVolume(r, m) },
+		Logger:           e.log,
 	}
 	mute, cam := e.micMuted, e.camOn
 	views := e.views.table(r)
