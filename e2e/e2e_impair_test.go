@@ -19,9 +19,10 @@ const impairedLines = 8
 // the datagrams and jitters them by up to 30 ms (in-process, at bob's
 // sockets: his inbound path, STUN, DTLS and SRTP alike). bob must keep
 // hearing alice's tone, concealing what was lost, and keep seeing her
-// video without a freeze of a second or more.
+// video without a freeze of a second or more. Not parallel: it judges fps,
+// and on a loaded machine the congestion control rightly reads CPU stalls
+// as queueing and steps the video down.
 func TestMediaSurvivesLossAndJitter(t *testing.T) {
-	t.Parallel()
 	s := startServer(t, nil)
 	alice := mediaClient(t, s, "alice", "--audio-in", "tone:440", "--video-in", "pattern")
 	bob := mediaClient(t, s, "bob", "--audio-in", "tone:880", "--video-in", "none", "--auto-accept",
