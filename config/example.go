@@ -80,7 +80,7 @@ ice_policy = "all"
 
 # The most video you send: 120p, 180p, 240p (default, 320x240), 360p, 480p
 # or 720p. Less goes out when the link is slow or the other side shows you
-# in a small pane ("q" in a call cycles it).
+# in a small view.
 video_quality = "240p"
 
 # People shown on the contacts screen, with their presence.
