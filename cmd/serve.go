@@ -32,6 +32,8 @@ func serveCommand() *cobra.Command {
 		turnSecret string
 		turnTTL    time.Duration
 		turnKbps   int
+		turnTLS    int
+		turnName   string
 		turnAllocs int
 	)
 	cmd := &cobra.Command{
@@ -70,6 +72,7 @@ func serveCommand() *cobra.Command {
 				tc, err := turnConfig(turnAddr, turnExtIP, turnPorts, turnSecret, turnTTL)
 				if err == nil {
 					tc.UserBitrate, tc.MaxAllocsPerUser = turnKbps*1000, turnAllocs
+					tc.WantTLS, tc.TLSPort, tc.TLSName = turnTLS > 0, turnTLS, turnName
 					if turnKbps < 0 || turnAllocs < 0 {
 						err = fmt.Errorf("--turn-user-kbps and --turn-user-allocs must not be negative (0: no bitrate cap)")
 					} else if turnKbps == 0 {
@@ -122,6 +125,8 @@ func serveCommand() *cobra.Command {
 	fl.StringVar(&turnSecret, "turn-secret", "", "key of the TURN credentials (default: random at each start)")
 	fl.DurationVar(&turnTTL, "turn-ttl", relay.DefaultTTL, "how long a TURN credential handed out at login is valid")
 	fl.IntVar(&turnKbps, "turn-user-kbps", relay.DefaultUserBitrate/1000, "relayed kbit/s per user, both ways, over all their allocations (0: no cap)")
+	fl.IntVar(&turnTLS, "turn-tls-port", 0, "also serve TURN over TLS (turns:) on --turn's HOST at this TCP port, with --tls-cert")
+	fl.StringVar(&turnName, "turn-tls-name", "", "host name in the turns: URL (default: the certificate's first DNS name)")
 	fl.IntVar(&turnAllocs, "turn-user-allocs", relay.DefaultMaxAllocsPerUser, "concurrent TURN allocations per user")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.StringVar(&opts.TLSCertFile, "tls-cert", "", "serve wss:// with this PEM certificate (chain); needs --tls-key")

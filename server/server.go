@@ -140,6 +140,13 @@ func (s *Server) Start() error {
 		if cfg.LoggedIn == nil {
 			cfg.LoggedIn = s.hasSession
 		}
+		if cfg.WantTLS && cfg.TLS == nil {
+			if s.tls == nil {
+				_ = ln.Close()
+				return fmt.Errorf("turn: turns: needs the server's certificate (--tls-cert, --tls-key)")
+			}
+			cfg.TLS = s.tls
+		}
 		ts, err := relay.Start(cfg)
 		if err != nil {
 			_ = ln.Close()

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/termcall/termcall/server/proto"
+	"github.com/termcall/termcall/internal/testcert"
 	"github.com/termcall/termcall/server/relay"
 )
 
@@ -57,4 +59,29 @@ func TestStartTURNBadAddr(t *testing.T) {
 		t.Fatal("Start with an unannounceable TURN address succeeded")
 	}
 	_ = s.Shutdown(t.Context())
+}
+
+// serve --turn-tls-port: the relay serves turns: with the server's own
+// certificate, and without one the server refuses to start.
+func TestTURNOverTLSUsesTheServersCertificate(t *testing.T) {
+	files := testcert.Write(t)
+	s := runServer(t, func(o *Options) {
+		o.TLSCertFile, o.TLSKeyFile = files.Cert, files.Key
+		o.TURN = &relay.Config{Addr: "127.0.0.1:0", WantTLS: true}
+	})
+	urls := s.turn.ICEServer("alice").URLs
+	if len(urls) != 3 || !strings.HasPrefix(urls[2], "turns:localhost:") {
+		t.Errorf("TURN URLs %v, want a turns:localhost: one", urls)
+	}
+
+	o := testOptions()
+	o.TURN = &relay.Config{Addr: "127.0.0.1:0", WantTLS: true}
+	plain, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Start(); err == nil || !strings.Contains(err.Error(), "tls-cert") {
+		t.Errorf("Start with turns: and no certificate: %v, want an error naming --tls-cert", err)
+		_ = plain.Shutdown(context.Background())
+	}
 }

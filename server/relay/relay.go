@@ -12,6 +12,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1" //nolint:gosec // the TURN REST scheme is HMAC-SHA1
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -71,6 +73,16 @@ type Config struct {
 	// datagram over it is dropped (media's congestion control then backs
 	// off). 0 means DefaultUserBitrate; negative means no cap.
 	UserBitrate int
+	// TLS, with TLSPort, serves TURN over TLS (turns:) on HOST:TLSPort
+	// (0: a free port), for networks that let only TLS out. TLSName is the host name in the
+	// turns: URL, which the certificate must carry; empty means the
+	// certificate's first DNS name, else the relay address.
+	TLS     *tls.Config
+	TLSPort int
+	TLSName string
+	// WantTLS asks the signaling server to fill TLS with its own
+	// certificate (serve --turn-tls-port).
+	WantTLS bool
 	// LoggedIn reports whether userID has a session on the signaling
 	// server. When set, a credential works only while its user is logged
 	// in: one that leaked, or outlived a logout, allocates nothing, and
@@ -85,12 +97,15 @@ type Config struct {
 
 // Server is a running TURN server.
 type Server struct {
-	cfg  Config
-	host string // host in the URLs handed to clients
-	port int
-	turn *turn.Server
-	udp  net.PacketConn
-	tcp  net.Listener
+	cfg     Config
+	host    string // host in the URLs handed to clients
+	port    int
+	turn    *turn.Server
+	udp     net.PacketConn
+	tcp     net.Listener
+	tls     net.Listener // nil without Config.TLS
+	tlsName string
+	tlsPort int
 
 	mu      sync.Mutex
 	allocs  map[string]int           // userID -> live allocations
@@ -162,6 +177,24 @@ func Start(cfg Config) (*Server, error) {
 
 	s := &Server{cfg: cfg, host: relayIP.String(), port: port, udp: udp, tcp: tcp,
 		allocs: make(map[string]int), limits: make(map[string]*rate.Limiter)}
+	listeners := []net.Listener{tcp}
+	if cfg.TLS != nil {
+		if cfg.TLSPort < 0 || cfg.TLSPort > 65535 {
+			_ = udp.Close()
+			_ = tcp.Close()
+			return nil, fmt.Errorf("%w: TLS port %d", ErrConfig, cfg.TLSPort)
+		}
+		tl, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.TLSPort)))
+		if err != nil {
+			_ = udp.Close()
+			_ = tcp.Close()
+			return nil, fmt.Errorf("relay: listen tls: %w", err)
+		}
+		s.tlsPort = tl.Addr().(*net.TCPAddr).Port
+		s.tls = tls.NewListener(tl, cfg.TLS)
+		s.tlsName = tlsName(cfg, relayIP)
+		listeners = append(listeners, s.tls)
+	}
 	bindAddr := host
 	if bindAddr == "" {
 		bindAddr = "0.0.0.0"
@@ -184,16 +217,48 @@ func Start(cfg Config) (*Server, error) {
 		QuotaHandler:      s.quota,
 		EventHandler:      turn.EventHandler{OnAllocationCreated: s.created, OnAllocationDeleted: s.deleted},
 		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: gen}},
-		ListenerConfigs:   []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen}},
+		ListenerConfigs:   listenerConfigs(listeners, gen),
 	})
 	if err != nil {
 		_ = udp.Close()
-		_ = tcp.Close()
+		for _, l := range listeners {
+			_ = l.Close()
+		}
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	s.turn = ts
 	cfg.Logger.Info("turn listening", "addr", udp.LocalAddr().String(), "relay", relayIP.String())
 	return s, nil
+}
+
+func listenerConfigs(ls []net.Listener, gen turn.RelayAddressGenerator) []turn.ListenerConfig {
+	out := make([]turn.ListenerConfig, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, turn.ListenerConfig{Listener: l, RelayAddressGenerator: gen})
+	}
+	return out
+}
+
+// tlsName is the host of the turns: URL: the configured name, or the
+// certificate's first DNS name (clients verify it), or the relay IP.
+func tlsName(cfg Config, relayIP net.IP) string {
+	if cfg.TLSName != "" {
+		return cfg.TLSName
+	}
+	if len(cfg.TLS.Certificates) > 0 && len(cfg.TLS.Certificates[0].Certificate) > 0 {
+		if c, err := x509.ParseCertificate(cfg.TLS.Certificates[0].Certificate[0]); err == nil && len(c.DNSNames) > 0 {
+			return c.DNSNames[0]
+		}
+	}
+	return relayIP.String()
+}
+
+// TLSAddr is the bound turns: address (nil without TLS).
+func (s *Server) TLSAddr() net.Addr {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.Addr()
 }
 
 // Addr is the bound UDP address (also the TCP one).
@@ -212,8 +277,12 @@ func (s *Server) Close() error {
 func (s *Server) ICEServer(userID string) proto.ICEServer {
 	user := Username(s.cfg.Now().Add(s.cfg.TTL), userID)
 	hp := net.JoinHostPort(s.host, strconv.Itoa(s.port))
+	urls := []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
+	if s.tls != nil {
+		urls = append(urls, "turns:"+net.JoinHostPort(s.tlsName, strconv.Itoa(s.tlsPort))+"?transport=tcp")
+	}
 	return proto.ICEServer{
-		URLs:       []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"},
+		URLs:       urls,
 		Username:   user,
 		Credential: Credential(s.cfg.Key, user),
 	}

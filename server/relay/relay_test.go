@@ -1,8 +1,12 @@
 package relay
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +14,8 @@ import (
 
 	"github.com/pion/turn/v5"
 	"go.uber.org/goleak"
+
+	"github.com/termcall/termcall/internal/testcert"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -308,5 +314,55 @@ func TestUserBitrateCap(t *testing.T) {
 	free := startRelay(t, Config{UserBitrate: -1})
 	if got := relayBurst(t, free, "alice", 100, 1000); got < 90 {
 		t.Errorf("%d of 100 datagrams relayed with no cap", got)
+	}
+}
+
+// With TLS, the relay also serves turns: on its own port, named in the
+// ICE server entry by the certificate's DNS name; an allocation over it
+// works for a client that trusts the certificate.
+func TestTLS(t *testing.T) {
+	files := testcert.Write(t)
+	cert, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startRelay(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
+	ice := s.ICEServer("carol")
+	port := s.TLSAddr().(*net.TCPAddr).Port
+	want := fmt.Sprintf("turns:localhost:%d?transport=tcp", port)
+	if len(ice.URLs) != 3 || ice.URLs[2] != want {
+		t.Fatalf("URLs %v, want %s last", ice.URLs, want)
+	}
+	pem, err := os.ReadFile(files.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	tc, err := tls.Dial("tcp", s.TLSAddr().String(), &tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatalf("TLS to the relay: %v", err)
+	}
+	conn := turn.NewSTUNConn(tc)
+	c, err := turn.NewClient(&turn.ClientConfig{
+		TURNServerAddr: s.TLSAddr().String(), STUNServerAddr: s.TLSAddr().String(),
+		Username: ice.Username, Password: ice.Credential, Realm: Realm, Conn: conn,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Close(); _ = conn.Close() }()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("allocation over TLS: %v", err)
+	}
+	_ = rc.Close()
+	// A client that does not trust the certificate gets no further.
+	if bad, err := tls.Dial("tcp", s.TLSAddr().String(), &tls.Config{ServerName: "localhost", MinVersion: tls.VersionTLS12}); err == nil {
+		_ = bad.Close()
+		t.Error("TLS handshake succeeded without trusting the test CA")
 	}
 }
