@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/termcall/termcall/server/proto"
 	"github.com/termcall/termcall/internal/testcert"
+	"github.com/termcall/termcall/server/proto"
 	"github.com/termcall/termcall/server/relay"
 )
 
