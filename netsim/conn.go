@@ -80,6 +80,7 @@ func newConn(inner transport.UDPConn, cfg Config, seed uint64, st *counters) *Co
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
 	buf := make([]byte, maxDatagram)
+	var lastAt time.Time // release time of the previous datagram (InOrder)
 	for {
 		n, addr, err := c.inner.ReadFrom(buf)
 		if err != nil {
@@ -99,6 +100,12 @@ func (c *Conn) readLoop() {
 		at := time.Now()
 		if c.cfg.Jitter > 0 {
 			at = at.Add(time.Duration(c.rng.Int64N(int64(c.cfg.Jitter) + 1)))
+			if c.cfg.InOrder {
+				if at.Before(lastAt) {
+					at = lastAt
+				}
+				lastAt = at
+			}
 		}
 		c.mu.Lock()
 		if len(c.queue) >= maxQueued {

@@ -35,6 +35,10 @@ type Config struct {
 	// Jitter is the largest extra delay of an inbound datagram; each one is
 	// delayed by a uniformly random 0..Jitter.
 	Jitter time.Duration
+	// InOrder keeps arrival order under jitter: a datagram is never
+	// released before one that arrived earlier, as on a queueing link
+	// (real paths seldom reorder). Without it, jitter reorders freely.
+	InOrder bool
 	// Seed makes the drops and delays repeatable: socket i of a Net uses
 	// Seed+i. 0 picks a random seed.
 	Seed uint64

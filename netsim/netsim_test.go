@@ -358,3 +358,25 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("NewNet(nil) = %v", err)
 	}
 }
+
+// With InOrder, jitter delays datagrams but never reorders them.
+func TestJitterInOrderKeepsOrder(t *testing.T) {
+	const count = 300
+	n, rx, tx := pair(t, Config{Jitter: 40 * time.Millisecond, Seed: 3, InOrder: true})
+	wait := receiveAsync(t, rx, count)
+	send(t, n, tx, count, time.Millisecond)
+	gotten := wait()
+	if len(gotten) != count {
+		t.Fatalf("read %d datagrams, want all %d", len(gotten), count)
+	}
+	var hi time.Duration
+	for i, g := range gotten {
+		hi = max(hi, g.delay)
+		if i > 0 && g.seq < gotten[i-1].seq {
+			t.Fatalf("datagram %d delivered after %d", g.seq, gotten[i-1].seq)
+		}
+	}
+	if n.Stats().Reordered != 0 || hi < 10*time.Millisecond {
+		t.Errorf("stats %+v, largest delay %v: want delays and no reordering", n.Stats(), hi)
+	}
+}
