@@ -133,10 +133,19 @@ func TestTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := turn.NewSTUNConn(tc)
+	if err := allocateOverStream(t, tc, s.Addr().String(), ice.Username, ice.Credential); err != nil {
+		t.Fatalf("allocation over TCP: %v", err)
+	}
+}
+
+// allocateOverStream makes one allocation through a TCP or TLS connection
+// to the relay at addr, and frees it.
+func allocateOverStream(t *testing.T, stream net.Conn, addr, username, password string) error {
+	t.Helper()
+	conn := turn.NewSTUNConn(stream)
 	c, err := turn.NewClient(&turn.ClientConfig{
-		TURNServerAddr: s.Addr().String(), STUNServerAddr: s.Addr().String(),
-		Username: ice.Username, Password: ice.Credential, Realm: Realm, Conn: conn,
+		TURNServerAddr: addr, STUNServerAddr: addr,
+		Username: username, Password: password, Realm: Realm, Conn: conn,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -147,9 +156,9 @@ func TestTCP(t *testing.T) {
 	}
 	rc, err := c.Allocate()
 	if err != nil {
-		t.Fatalf("allocation over TCP: %v", err)
+		return err
 	}
-	_ = rc.Close()
+	return rc.Close()
 }
 
 func TestQuota(t *testing.T) {
@@ -343,23 +352,9 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("TLS to the relay: %v", err)
 	}
-	conn := turn.NewSTUNConn(tc)
-	c, err := turn.NewClient(&turn.ClientConfig{
-		TURNServerAddr: s.TLSAddr().String(), STUNServerAddr: s.TLSAddr().String(),
-		Username: ice.Username, Password: ice.Credential, Realm: Realm, Conn: conn,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { c.Close(); _ = conn.Close() }()
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := c.Allocate()
-	if err != nil {
+	if err := allocateOverStream(t, tc, s.TLSAddr().String(), ice.Username, ice.Credential); err != nil {
 		t.Fatalf("allocation over TLS: %v", err)
 	}
-	_ = rc.Close()
 	// A client that does not trust the certificate gets no further.
 	if bad, err := tls.Dial("tcp", s.TLSAddr().String(), &tls.Config{ServerName: "localhost", MinVersion: tls.VersionTLS12}); err == nil {
 		_ = bad.Close()
