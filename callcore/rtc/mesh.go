@@ -158,8 +158,7 @@ type peer struct {
 	path     atomic.Pointer[Path]      // the selected ICE candidate pair; nil until one is
 
 	// ICE restart (restart.go).
-	restarting  bool        // media was lost and is being recovered
-	restartTime *time.Timer // the next restart step, while restarting
+	restartTime *time.Timer // the next restart step, armed while media is being recovered
 	lostAt      time.Time   // when media was last lost
 	offeredAt   time.Time   // when the last restart offer went out
 	restarts    int         // restart offers made

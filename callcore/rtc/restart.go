@@ -45,12 +45,7 @@ func (m *Mesh) reconnectingLocked(p *peer) func() {
 		return nil // already recovering
 	}
 	m.log.Info("media interrupted: restarting ICE", "peer", p.id, "offerer", p.offerer)
-	p.restarting = true
-	next := restartTick
-	if !m.restartStepLocked(p, false) {
-		next = retrySoon
-	}
-	p.restartTime = time.AfterFunc(next, func() { m.restartTick(p) })
+	m.stepLocked(p)
 	if m.cb.Reconnecting == nil {
 		return nil
 	}
@@ -72,6 +67,13 @@ func (m *Mesh) restartTick(p *peer) {
 	if cur == webrtc.PeerConnectionStateConnected {
 		return // its handler is on its way and stops the ticks
 	}
+	m.stepLocked(p)
+}
+
+// stepLocked makes a restart step and arms the next: soon when a signal
+// could not be sent, else after restartTick. While it is armed, p is
+// recovering.
+func (m *Mesh) stepLocked(p *peer) {
 	next := restartTick
 	if !m.restartStepLocked(p, false) {
 		next = retrySoon
@@ -156,10 +158,9 @@ func (m *Mesh) restartICELocked(p *peer) error {
 // recoveredLocked ends the restart ticks of p, connected again. The
 // receivers may have lost frames meanwhile: a keyframe starts them anew.
 func (m *Mesh) recoveredLocked(p *peer) func() {
-	if !p.restarting {
+	if p.restartTime == nil {
 		return nil
 	}
-	p.restarting = false
 	stopTimer(&p.restartTime)
 	m.log.Info("media restored after ICE restart", "peer", p.id, "after", time.Since(p.lostAt).Round(time.Millisecond), "restarts", p.restarts)
 	if m.cb.KeyframeRequest == nil {
