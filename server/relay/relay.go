@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/logging"
@@ -163,17 +164,11 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: port %q", ErrConfig, portStr)
 	}
 
-	udp, err := net.ListenPacket("udp", cfg.Addr)
+	udp, tcp, err := listenBoth(cfg.Addr, host, portStr == "0")
 	if err != nil {
-		return nil, fmt.Errorf("relay: listen udp %s: %w", cfg.Addr, err)
+		return nil, err
 	}
 	port := udp.LocalAddr().(*net.UDPAddr).Port
-	// TCP on the UDP port, so that one HOST:PORT names both.
-	tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-	if err != nil {
-		_ = udp.Close()
-		return nil, fmt.Errorf("relay: listen tcp %s: %w", cfg.Addr, err)
-	}
 
 	s := &Server{cfg: cfg, host: relayIP.String(), port: port, udp: udp, tcp: tcp,
 		allocs: make(map[string]int), limits: make(map[string]*rate.Limiter)}
@@ -229,6 +224,28 @@ func Start(cfg Config) (*Server, error) {
 	s.turn = ts
 	cfg.Logger.Info("turn listening", "addr", udp.LocalAddr().String(), "relay", relayIP.String())
 	return s, nil
+}
+
+// listenBoth binds UDP at addr and TCP on the same port, so that one
+// HOST:PORT names both. With port 0 the OS picks the UDP port, whose TCP
+// twin may be taken: then it tries a few other ports.
+func listenBoth(addr, host string, anyPort bool) (net.PacketConn, net.Listener, error) {
+	const tries = 8
+	for i := 0; ; i++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("relay: listen udp %s: %w", addr, err)
+		}
+		port := udp.LocalAddr().(*net.UDPAddr).Port
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		_ = udp.Close()
+		if !anyPort || i == tries-1 || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, fmt.Errorf("relay: listen tcp %s: %w", addr, err)
+		}
+	}
 }
 
 func listenerConfigs(ls []net.Listener, gen turn.RelayAddressGenerator) []turn.ListenerConfig {
