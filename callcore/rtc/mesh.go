@@ -24,6 +24,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
@@ -287,10 +288,16 @@ func registerMedia(me *webrtc.MediaEngine, reg *interceptor.Registry, bwe *estim
 	if err := registerBWE(reg, bwe); err != nil {
 		return err
 	}
-	// NACK generator and responder; adds "nack" and "nack pli" to VP8.
-	if err := webrtc.ConfigureNack(me, reg); err != nil {
-		return fmt.Errorf("register nack: %w", err)
+	// NACK responder (pion's) and generator (nackgen.go: pion's never
+	// learns of RTX repairs); "nack" and "nack pli" on VP8.
+	responder, err := nack.NewResponderInterceptor()
+	if err != nil {
+		return fmt.Errorf("nack responder: %w", err)
 	}
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	reg.Add(responder)
+	reg.Add(nackFactory{})
 	// Sender and receiver reports: RTT (noteRTT) and the peer's loss stats.
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return fmt.Errorf("register rtcp reports: %w", err)
