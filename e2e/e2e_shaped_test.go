@@ -168,8 +168,9 @@ func TestShapedLinkAdapts(t *testing.T) {
 			heard++
 		}
 		fps, freeze := fnum(v, "fps"), fnum(v, "freezeMs")
-		fmt.Fprintf(&report, "  %2d: tone %.0f Hz %.1f dBFS | video %vx%v %.1f fps freeze %.0f ms\n",
-			i, fnum(a, "frequencyHz"), fnum(a, "levelDBFS"), v["width"], v["height"], fps, freeze)
+		fmt.Fprintf(&report, "  %2d: tone %.0f Hz %.1f dBFS lost %v | video %vx%v %.1f fps freeze %.0f ms, keyframes %v nacks %v plis %v dropped %v\n",
+			i, fnum(a, "frequencyHz"), fnum(a, "levelDBFS"), a["packetsLost"], v["width"], v["height"], fps, freeze,
+			v["keyframes"], v["nacksSent"], v["plisSent"], v["framesDropped"])
 		if fps < 5 {
 			t.Errorf("window %d: alice's video at bob runs at %.1f fps, want 5 or more", i, fps)
 		}
@@ -179,8 +180,9 @@ func TestShapedLinkAdapts(t *testing.T) {
 		prev = alice.Expect(t, "STATS", 5*time.Second, after(prev, fromUser("bob")))
 		held = append(held, fnum(prev, "sendKbps"))
 		snd := sub(prev, "send")
-		fmt.Fprintf(&report, "      alice: estimate %.0f kbit/s -> %vx%v@%v video %v kbit/s, audio %v kbit/s fec %v %%\n",
-			fnum(snd, "estimateKbps"), snd["width"], snd["height"], snd["fps"], snd["videoKbps"], snd["audioKbps"], snd["lossPerc"])
+		fmt.Fprintf(&report, "      alice: estimate %.0f kbit/s (loss %.1f %%, feedback %.1f %%, queuing %v) -> %vx%v@%v video %v kbit/s, audio %v kbit/s fec %v %%\n",
+			fnum(snd, "estimateKbps"), 100*fnum(snd, "linkLoss"), 100*fnum(snd, "feedbackLoss"), snd["queuing"],
+			snd["width"], snd["height"], snd["fps"], snd["videoKbps"], snd["audioKbps"], snd["lossPerc"])
 	}
 	t.Logf("bob, on the shaped link (alice sending %v kbit/s):\n%s", roundAll(held), report.String())
 	if heard*10 < windows*9 {

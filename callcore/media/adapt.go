@@ -53,9 +53,11 @@ const (
 	// estimateShare is the share of the estimate the encoders are given:
 	// GCC's target is where queues start to grow, not a safe mean.
 	estimateShare = 0.9
-	// lossyAbove and lossyFor: feedback showing more loss than this
-	// makes the link count as congested for a while.
-	lossyAbove = 0.01
+	// lossyAbove and lossyFor: reports of more loss than this, while the
+	// delay grows (rtc.Estimate.Queuing), make the link count as
+	// congested for a while. Loss without queuing is a lossy link: RTX
+	// repairs it and sending less would only make the video worse.
+	lossyAbove = 0.02
 	lossyFor   = 5 * time.Second
 	// probeAfter: a cheap source steps up after this long without loss.
 	probeAfter = 10 * time.Second
@@ -250,7 +252,7 @@ func (a *adapter) update(now time.Time, est rtc.Estimate, peers []string, videoB
 		}
 	}
 	a.lastAt, a.lastVideo, a.lastSent = now, videoBytes, sentBytes
-	if est.Loss > lossyAbove {
+	if est.Loss > lossyAbove && est.Queuing {
 		a.lossyUntil = now.Add(lossyFor)
 	}
 	lossy := now.Before(a.lossyUntil)

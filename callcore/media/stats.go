@@ -32,7 +32,14 @@ type SendInfo struct {
 	VideoKbps    int     `json:"videoKbps"` // the VP8 encoder's target
 	AudioKbps    float64 `json:"audioKbps"` // the Opus encoder's target
 	LossPerc     int     `json:"lossPerc"`  // Opus's expected loss (in-band FEC)
-	Quality      string  `json:"quality,omitempty"`
+	// LinkLoss and FeedbackLoss (0-1) are the loss the peers report in
+	// RTCP (what the link drops) and what the estimator reads from
+	// transport-wide feedback (late packets count there too).
+	LinkLoss     float64 `json:"linkLoss"`
+	FeedbackLoss float64 `json:"feedbackLoss"`
+	// Queuing: the delay grew lately, so loss is congestion.
+	Queuing bool   `json:"queuing"`
+	Quality string `json:"quality,omitempty"`
 }
 
 // sendInfo snapshots the adapter.
@@ -40,7 +47,8 @@ func (s *Session) sendInfo() SendInfo {
 	t, est, q := s.adapt.snapshot()
 	return SendInfo{
 		EstimateKbps: float64(est.Bitrate) / 1000, Width: t.Width, Height: t.Height, FPS: t.FPS, VideoKbps: t.Kbps,
-		AudioKbps: float64(s.adapt.audioBps.Load()) / 1000, LossPerc: int(s.adapt.lossPerc.Load()), Quality: string(q),
+		AudioKbps: float64(s.adapt.audioBps.Load()) / 1000, LossPerc: int(s.adapt.lossPerc.Load()),
+		LinkLoss: est.Loss, FeedbackLoss: est.FeedbackLoss, Queuing: est.Queuing, Quality: string(q),
 	}
 }
 

@@ -148,15 +148,16 @@ type peer struct {
 	id       string
 	pc       *webrtc.PeerConnection
 	offerer  bool
-	pending  []webrtc.ICECandidateInit // candidates that arrived before the remote description
-	remote   bool                      // remote description set
-	up       bool                      // PeerUp was reported
-	ended    bool                      // PeerDown or PeerFailed was reported
-	badCodec bool                      // UnsupportedCodec was reported
-	downTime *time.Timer               // armed while a peer that was up is disconnected
-	connTime *time.Timer               // armed until the peer is first connected
-	rtt      atomic.Int64              // ns, from the peer's RTCP receiver reports; 0 = none yet
-	path     atomic.Pointer[Path]      // the selected ICE candidate pair; nil until one is
+	pending  []webrtc.ICECandidateInit  // candidates that arrived before the remote description
+	remote   bool                       // remote description set
+	up       bool                       // PeerUp was reported
+	ended    bool                       // PeerDown or PeerFailed was reported
+	badCodec bool                       // UnsupportedCodec was reported
+	downTime *time.Timer                // armed while a peer that was up is disconnected
+	connTime *time.Timer                // armed until the peer is first connected
+	rtt      atomic.Int64               // ns, from the peer's RTCP receiver reports; 0 = none yet
+	loss     atomic.Pointer[lossReport] // the peer's latest reception report on what this client sends
+	path     atomic.Pointer[Path]       // the selected ICE candidate pair; nil until one is
 
 	// ICE restart (restart.go).
 	restartTime *time.Timer // the next restart step, armed while media is being recovered

@@ -50,12 +50,30 @@ type side struct {
 	failed  map[string]error
 	badCode map[string][]error
 	packets map[string]int // by remote user + kind
+	seqs    map[string]map[uint16]bool
 	kf      int
 	sigErrs []error
 }
 
 func (s *side) count(key string) int { s.mu.Lock(); defer s.mu.Unlock(); return s.packets[key] }
 func (s *side) isUp(id string) bool  { s.mu.Lock(); defer s.mu.Unlock(); return s.up[id] }
+
+// gaps is how many sequence numbers of key's stream never arrived, of how
+// many between the first and the last that did (pump's do not wrap).
+func (s *side) gaps(key string) (missing, span int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := s.seqs[key]
+	if len(seen) == 0 {
+		return 0, 0
+	}
+	lo, hi := uint16(0xffff), uint16(0)
+	for q := range seen {
+		lo, hi = min(lo, q), max(hi, q)
+	}
+	span = int(hi-lo) + 1
+	return span - len(seen), span
+}
 func (s *side) isDown(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,7 +110,7 @@ func newMeshes(t *testing.T, o meshOpts, ids ...string) (map[string]*side, *rela
 	var wg sync.WaitGroup
 	for _, id := range ids {
 		s := &side{id: id, up: map[string]bool{}, down: map[string]bool{}, failed: map[string]error{},
-			badCode: map[string][]error{}, packets: map[string]int{}}
+			badCode: map[string][]error{}, packets: map[string]int{}, seqs: map[string]map[uint16]bool{}}
 		sides[id] = s
 	}
 	for _, id := range ids {
@@ -142,11 +160,16 @@ func newMeshes(t *testing.T, o meshOpts, ids ...string) (map[string]*side, *rela
 					defer wg.Done()
 					key := u + "/" + tr.Kind().String()
 					for {
-						if _, _, err := tr.ReadRTP(); err != nil {
+						p, _, err := tr.ReadRTP()
+						if err != nil {
 							return
 						}
 						s.mu.Lock()
 						s.packets[key]++
+						if s.seqs[key] == nil {
+							s.seqs[key] = map[uint16]bool{}
+						}
+						s.seqs[key][p.SequenceNumber] = true
 						s.mu.Unlock()
 					}
 				}()
@@ -201,7 +224,8 @@ func pump(m *Mesh, stop chan struct{}, done *sync.WaitGroup) {
 		vp8 := make([]byte, 200)
 		vp8[0] = 0x10
 		ap := rtp.NewPacketizer(1200, 0, 0, &codecs.OpusPayloader{}, rtp.NewRandomSequencer(), 48000)
-		vp := rtp.NewPacketizer(1200, 0, 0, &codecs.VP8Payloader{}, rtp.NewRandomSequencer(), 90000)
+		// From 1, so a test's span of sequence numbers does not wrap.
+		vp := rtp.NewPacketizer(1200, 0, 0, &codecs.VP8Payloader{}, rtp.NewFixedSequencer(1), 90000)
 		for {
 			select {
 			case <-stop:

@@ -130,12 +130,7 @@ func (g *nackGenerator) BindRemoteStream(info *interceptor.StreamInfo, r interce
 				return n, a, err
 			}
 			if osn, ok := originalSeq(b[:n]); ok {
-				g.mu.Lock()
-				media, known := g.rtx[rtxSSRC]
-				g.mu.Unlock()
-				if known {
-					g.received(media, osn, true)
-				}
+				g.repaired(rtxSSRC, osn)
 			}
 			return n, a, nil
 		})
@@ -151,6 +146,30 @@ func originalSeq(pkt []byte) (uint16, bool) {
 		return 0, false
 	}
 	return binary.BigEndian.Uint16(p.Payload), true
+}
+
+// repaired notes a repair of osn that came on rtxSSRC. pion's receiver
+// does not say which media stream an RTX stream repairs (its StreamInfo
+// has no SSRCRetransmission), so the first repair of a packet only one
+// stream is missing binds the two.
+func (g *nackGenerator) repaired(rtxSSRC uint32, osn uint16) {
+	g.mu.Lock()
+	media, known := g.rtx[rtxSSRC]
+	if !known {
+		var candidates int
+		for ssrc, s := range g.streams {
+			if _, missing := s.missing[osn]; missing {
+				media, candidates = ssrc, candidates+1
+			}
+		}
+		if candidates != 1 {
+			g.mu.Unlock()
+			return
+		}
+		g.rtx[rtxSSRC] = media
+	}
+	g.mu.Unlock()
+	g.received(media, osn, true)
 }
 
 // UnbindRemoteStream forgets a stream.

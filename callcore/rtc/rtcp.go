@@ -29,8 +29,10 @@ func (m *Mesh) readRTCP(p *peer, s *webrtc.RTPSender, video bool) {
 				}
 			case *rtcp.ReceiverReport:
 				p.noteRTT(now, x.Reports)
+				p.noteLoss(now, x.Reports)
 			case *rtcp.SenderReport:
 				p.noteRTT(now, x.Reports)
+				p.noteLoss(now, x.Reports)
 			}
 		}
 	}
@@ -53,6 +55,40 @@ func (p *peer) noteRTT(now time.Time, reports []rtcp.ReceptionReport) {
 		p.rtt.Store(int64(d) * int64(time.Second) / 65536)
 	}
 }
+
+// lossReport is the loss a peer reported on this client's streams.
+type lossReport struct {
+	at       time.Time
+	fraction float64 // 0-1, the highest over the streams reported
+}
+
+// noteLoss keeps the fraction lost the peer reports (RFC 3550 §6.4.1):
+// counted by the receiver over its last report interval, after late and
+// reordered packets arrived and before any repair, it is the link's own
+// loss. The estimator's loss from transport-wide feedback is not: a packet
+// that misses one feedback message counts as lost there.
+func (p *peer) noteLoss(now time.Time, reports []rtcp.ReceptionReport) {
+	if len(reports) == 0 {
+		return
+	}
+	worst := 0.0
+	for _, r := range reports {
+		worst = max(worst, float64(r.FractionLost)/256)
+	}
+	if prev := p.loss.Load(); prev != nil && now.Sub(prev.at) < lossMerge {
+		// Audio and video reports of one interval arrive apart: keep the
+		// worse of the two.
+		worst = max(worst, prev.fraction)
+	}
+	p.loss.Store(&lossReport{at: now, fraction: worst})
+}
+
+// lossMerge: reports this close together describe one interval.
+const lossMerge = 200 * time.Millisecond
+
+// lossStale: a report older than this says nothing about the link now
+// (pion sends one a second).
+const lossStale = 5 * time.Second
 
 // ntpMiddle returns the middle 32 bits of the NTP timestamp of t.
 func ntpMiddle(t time.Time) uint32 {
