@@ -383,8 +383,12 @@ func (s *callScreen) callLines() []string {
 	case call.startedAt.IsZero():
 		lines = append(lines, fmt.Sprintf("%s %s call · connecting…", st.PromptHead.Render("In call"), callTypeName(call.callType)))
 	default:
-		lines = append(lines, fmt.Sprintf("%s %s call · %s · %s", st.PromptHead.Render("In call"),
-			callTypeName(call.callType), clock(now.Sub(call.startedAt)), s.qualityView()))
+		line := fmt.Sprintf("%s %s call · %s · %s", st.PromptHead.Render("In call"),
+			callTypeName(call.callType), clock(now.Sub(call.startedAt)), s.qualityView())
+		if call.callType == callcore.CallTypeVideo {
+			line += " · sending ≤ " + string(s.c.quality)
+		}
+		lines = append(lines, line)
 	}
 	lines = append(lines, s.participantLine("you", !c.micMuted, c.camOn, -1, ""))
 	for _, id := range call.order {

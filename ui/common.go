@@ -3,10 +3,12 @@ package ui
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/ui/keymap"
 	"github.com/termcall/termcall/ui/styles"
 )
@@ -47,6 +49,7 @@ type common struct {
 	kicked   bool
 	micMuted bool
 	camOn    bool
+	quality  callcore.VideoQuality // the most video sent (setVideoQuality)
 
 	phase phase
 
@@ -59,6 +62,27 @@ type common struct {
 	// inline is for tests: Update returns no background Cmds (event and
 	// frame waits, timers), so that a test can run every Cmd in place.
 	inline bool
+}
+
+// nextQuality steps the video quality up (from the largest back to the
+// smallest) for this call and the next ones; the link and the receivers'
+// panes still cap what is sent.
+func (c *common) nextQuality() tea.Cmd {
+	vs, ok := c.eng.(videoQualitySetter)
+	if !ok {
+		c.notice = "This client cannot change its video quality"
+		return nil
+	}
+	all := callcore.VideoQualities()
+	q := all[(slices.Index(all, c.quality)+1)%len(all)]
+	c.quality = q
+	c.notice = "Video quality: " + string(q) + " (the link and the far end's pane still cap it)"
+	return func() tea.Msg {
+		if err := vs.SetVideoQuality(q); err != nil {
+			return errMsg{op: "video quality", err: err}
+		}
+		return nil
+	}
 }
 
 // Messages of the Cmds every screen uses.

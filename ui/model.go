@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -63,6 +64,15 @@ type Options struct {
 	// StartErrors are problems found before the engine started (ICE
 	// servers that cannot be used): shown like ERROR events from the start.
 	StartErrors []callcore.Error
+	// VideoQuality is the quality the engine sends at start ("": the
+	// default); the quality key steps through the others.
+	VideoQuality callcore.VideoQuality
+}
+
+// videoQualitySetter is an engine that can change its sending profile
+// (*callcore.Engine: TRTCCalling's setVideoQuality).
+type videoQualitySetter interface {
+	SetVideoQuality(q callcore.VideoQuality) error
 }
 
 // Model is the TUI's top-level Bubble Tea model. Use it as a pointer.
@@ -126,17 +136,18 @@ func New(eng Engine, opts Options) *Model {
 	}
 	done := make(chan struct{})
 	c := &common{
-		eng:    eng,
-		opts:   opts,
-		log:    opts.Logger.With("component", "ui"),
-		keys:   keymap.Default(),
-		st:     styles.Default(),
-		done:   done,
-		hub:    newVideoHub(done),
-		rend:   newRenderers(kind, opts.Sixel || kind == render.KindSixel),
-		self:   opts.UserID,
-		width:  80,
-		height: 24,
+		eng:     eng,
+		opts:    opts,
+		log:     opts.Logger.With("component", "ui"),
+		keys:    keymap.Default(),
+		st:      styles.Default(),
+		done:    done,
+		hub:     newVideoHub(done),
+		rend:    newRenderers(kind, opts.Sixel || kind == render.KindSixel),
+		self:    opts.UserID,
+		quality: cmp.Or(opts.VideoQuality, callcore.DefaultVideoQuality),
+		width:   80,
+		height:  24,
 	}
 	m := &Model{c: c, help: help.New()}
 	m.contacts = newContactsScreen(c)
@@ -263,6 +274,8 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 			c.rend.next()
 			c.notice = "Video renderer: " + c.rend.kind().String()
 			return nil
+		case key.Matches(msg, k.Quality):
+			return c.nextQuality()
 		}
 	}
 	return m.active().Update(msg)

@@ -49,7 +49,17 @@ func Run(ctx context.Context, cfg config.Config) error {
 		sixel = querySixel(os.Stdin)
 		log.Info("terminal", "sixel", sixel)
 	}
-	model = New(c.Engine, Options{Sixel: sixel,
+	var quality callcore.VideoQuality
+	if cfg.VideoQuality != "" {
+		// config.Validate checked the name.
+		if quality, err = callcore.ParseVideoQuality(cfg.VideoQuality); err == nil {
+			err = c.Engine.SetVideoQuality(quality)
+		}
+		if err != nil {
+			return fmt.Errorf("video_quality: %w", err)
+		}
+	}
+	model = New(c.Engine, Options{Sixel: sixel, VideoQuality: quality,
 		UserID: cfg.User, UserSig: c.UserSig(), Contacts: cfg.Contacts, Groups: cfg.Groups,
 		Renderer: cfg.Renderer, Logger: log, MediaNotes: c.Notes, Stats: factoryStats{c.Factory},
 		Self: callcore.SelfInfo{NickName: cfg.NickName, Avatar: cfg.Avatar}, StartErrors: c.Problems,

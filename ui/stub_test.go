@@ -99,6 +99,10 @@ func (e *recEngine) Reject(_ context.Context, id string, busy bool, t callcore.C
 func (e *recEngine) Hangup(context.Context) error            { return e.rec("Hangup") }
 func (e *recEngine) SwitchToAudioCall(context.Context) error { return e.rec("SwitchToAudioCall") }
 func (e *recEngine) SwitchToVideoCall(context.Context) error { return e.rec("SwitchToVideoCall") }
+func (e *recEngine) SetVideoQuality(q callcore.VideoQuality) error {
+	return e.rec("SetVideoQuality %s", q)
+}
+
 func (e *recEngine) SetMicMute(_ context.Context, m bool) error {
 	return e.rec("SetMicMute %v", m)
 }

@@ -40,6 +40,10 @@ type videoView struct {
 	id  string
 	hub *videoHub
 
+	// shows is the pane's size in picture pixels (width<<32 | height),
+	// set when it is drawn; 0 until then ("any size").
+	shows atomic.Uint64
+
 	mu     sync.Mutex
 	latest *video.Frame // newest frame the UI has not taken; nil after Close
 	spare  *video.Frame // a buffer for the next write (nil: allocate one)
@@ -70,6 +74,24 @@ func (v *videoView) WriteFrame(f *video.Frame) error {
 	v.mu.Unlock()
 	v.hub.wake()
 	return nil
+}
+
+// ViewSize is the largest picture the pane shows, in pixels (0x0 before
+// it is first drawn): the media layer asks the sender for no more, so a
+// 40x12 pane does not cost a 640x480 stream.
+func (v *videoView) ViewSize() (w, h int) {
+	s := v.shows.Load()
+	return int(s >> 32), int(s & 0xffffffff)
+}
+
+// panePixels is how many picture pixels cols x rows cells show: the cell
+// renderers draw two pixel rows per cell (▀, and the ASCII ramp keeps
+// that aspect), sixel real pixels at the renderer's assumed cell size.
+func panePixels(k render.Kind, cols, rows int) (w, h int) {
+	if k == render.KindSixel {
+		return cols * render.DefaultCellWidth, rows * render.DefaultCellHeight
+	}
+	return cols, 2 * rows
 }
 
 // Close implements video.Sink: the media layer closes a sink when a call
@@ -288,6 +310,8 @@ func (h *videoHub) pane(d paneDrawer, id string, cols, rows int) []string {
 		p.lines = d.draw(p.frame, cols, rows)
 	}
 	p.drawn, p.cols, p.rows, p.kind = true, cols, rows, d.kind()
+	w, ht := panePixels(p.kind, cols, rows)
+	h.view(id).shows.Store(uint64(w)<<32 | uint64(ht))
 	return p.lines
 }
 

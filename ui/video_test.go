@@ -60,6 +60,12 @@ func TestRendererOutputInPane(t *testing.T) {
 	}
 	// The same rows are on screen.
 	h.requireView(want[0])
+	// The pane tells the media layer how large a picture it shows, so
+	// that bob sends no more: 40 cells x 10 rows of two pixel rows.
+	h.m.call.videoView(40, 11)
+	if w, ht := h.m.ViewSink(RemoteViewID("bob")).(interface{ ViewSize() (int, int) }).ViewSize(); w != 40 || ht != 20 {
+		t.Fatalf("pane asks for %dx%d, want 40x20", w, ht)
+	}
 
 	// A taller pane keeps the aspect ratio: blank rows above and below.
 	tall := h.m.call.videoView(40, 21)[1:]
@@ -259,4 +265,19 @@ func TestSinkWritersAndDrawsConcurrently(t *testing.T) {
 	close(stop)
 	<-writers
 	<-writers
+}
+
+// The quality key steps setVideoQuality through the profiles, for this
+// call and the next, and the call line says what is sent at most.
+func TestQualityKeyStepsVideoQuality(t *testing.T) {
+	h := videoCallWithBob(t, "ascii")
+	h.requireView("sending ≤ 240p")
+	h.key("p")
+	h.requireCall("SetVideoQuality 360p")
+	h.requireView("Video quality: 360p", "sending ≤ 360p")
+	h.key("p", "p", "p") // 480p, 720p, back to the smallest
+	h.requireCall("SetVideoQuality 120p")
+	h.requireView("sending ≤ 120p")
+	h.key("?")
+	h.requireView("video quality")
 }

@@ -25,6 +25,7 @@ type KeyMap struct {
 	Camera     key.Binding
 	SwitchType key.Binding // switch audio <-> video
 	Renderer   key.Binding // cycle the video renderer
+	Quality    key.Binding // cycle the video quality (setVideoQuality)
 
 	// Prompts.
 	Confirm, Cancel, ToggleType key.Binding
@@ -54,6 +55,7 @@ func Default() *KeyMap {
 		Camera:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "camera")),
 		SwitchType: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "audio/video")),
 		Renderer:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "renderer")),
+		Quality:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "video quality")),
 
 		Confirm:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call")),
 		Cancel:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
@@ -83,7 +85,7 @@ func (k *KeyMap) Contacts() Page {
 		Full: [][]key.Binding{
 			{k.Up, k.Down, k.Select, k.ClearMarks, k.Filter},
 			{k.AudioCall, k.VideoCall, k.Dial, k.GroupCall},
-			{k.Renderer, k.Help, k.Quit},
+			{k.Renderer, k.Quality, k.Help, k.Quit},
 		},
 	}
 }
@@ -108,7 +110,7 @@ func (k *KeyMap) Ringing() Page {
 func (k *KeyMap) InCall() Page {
 	return Page{
 		Short: []key.Binding{k.Hangup, k.Mute, k.Camera, k.SwitchType, k.Renderer, k.Help},
-		Full:  [][]key.Binding{{k.Hangup, k.Mute, k.Camera}, {k.SwitchType, k.Renderer}, {k.Help, k.Quit}},
+		Full:  [][]key.Binding{{k.Hangup, k.Mute, k.Camera}, {k.SwitchType, k.Renderer, k.Quality}, {k.Help, k.Quit}},
 	}
 }
 
