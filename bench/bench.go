@@ -50,6 +50,10 @@ type Options struct {
 	// BinaryEnv is added to the clients' environment (tests use it to run
 	// the test binary as termcall).
 	BinaryEnv []string
+	// Shaped is how many shaped-link calls to make (0: none; `termcall
+	// bench` makes 3), ShapedHold the one-second windows each judges
+	// while shaped (0: DefaultShapedHold).
+	Shaped, ShapedHold int
 	// Progress receives one line per step (nil: silent).
 	Progress io.Writer
 	// Logger gets the server's and engines' logs (nil: discarded).
@@ -65,6 +69,12 @@ func (o *Options) fill() error {
 	}
 	if o.CPUWindow == 0 {
 		o.CPUWindow = DefaultCPUWindow
+	}
+	if o.ShapedHold == 0 {
+		o.ShapedHold = DefaultShapedHold
+	}
+	if o.Shaped < 0 || o.ShapedHold < 1 {
+		return fmt.Errorf("%w: shaped runs %d, hold %d (want >= 0, >= 1)", ErrBadOptions, o.Shaped, o.ShapedHold)
 	}
 	if o.Calls < 1 || o.Marks < 1 || o.CPUWindow < 500*time.Millisecond {
 		return fmt.Errorf("%w: calls %d, marks %d, cpu window %v (want >= 1, >= 1, >= 500ms)",
@@ -85,7 +95,8 @@ type Result struct {
 	Call    CallShape     `json:"call"`
 	Setup   SetupResult   `json:"setup"`
 	Latency LatencyResult `json:"latency"`
-	CPU     *CPUResult    `json:"cpu,omitempty"` // nil when Options.Binary is empty
+	CPU     *CPUResult    `json:"cpu,omitempty"`    // nil when Options.Binary is empty
+	Shaped  *ShapedResult `json:"shaped,omitempty"` // nil when Options.Shaped is 0
 }
 
 // Machine describes where the numbers were taken.
@@ -134,6 +145,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, fmt.Errorf("cpu: %w", err)
 		}
 		res.CPU = &cpu
+	}
+	if o.Shaped > 0 {
+		sh, err := measureShaped(ctx, env, o.Shaped, o.ShapedHold)
+		if err != nil {
+			return res, fmt.Errorf("shaped link: %w", err)
+		}
+		res.Shaped = &sh
 	}
 	return res, nil
 }

@@ -170,3 +170,34 @@ func TestSoakSamplesBothClients(t *testing.T) {
 		t.Errorf("RunSoak(Calls: 0) = %v, want ErrBadOptions", err)
 	}
 }
+
+// The shaped-link row's mechanics on one short run: it is measured and
+// printed (TestShapedLinkAdapts in e2e judges the behaviour).
+func TestRunMeasuresShapedLink(t *testing.T) {
+	o := bench.Options{Calls: 1, Marks: 1, CPUWindow: time.Second, Shaped: 1, ShapedHold: 3}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := bench.Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := res.Shaped
+	if sh == nil {
+		t.Fatal("no shaped-link result")
+	}
+	if sh.Runs != 1 || sh.LinkKbps != bench.ShapedLinkKbps || !(sh.AdaptS > 0) || !(sh.HeldKbps > 0) ||
+		!(sh.HeldFPS > 0) || !(sh.RecoverS > 0) || !(sh.HeardPercent > 0) {
+		t.Errorf("shaped-link result %+v", *sh)
+	}
+	var tab bytes.Buffer
+	if err := bench.WriteTable(&tab, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tab.String(), "Shaped link: 200 kbit/s") || !strings.Contains(tab.String(), fmt.Sprintf("%.0f kbit/s", sh.HeldKbps)) {
+		t.Errorf("table lacks the shaped link:\n%s", tab.String())
+	}
+	if _, err := bench.Run(ctx, bench.Options{Shaped: -1}); !errors.Is(err, bench.ErrBadOptions) {
+		t.Errorf("Run(Shaped: -1) = %v, want ErrBadOptions", err)
+	}
+	t.Logf("%+v", *sh)
+}

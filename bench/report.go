@@ -61,5 +61,17 @@ func WriteTable(w io.Writer, r Result) error {
 			return err
 		}
 	}
+	if sh := r.Shaped; sh != nil {
+		fmt.Fprintf(w, "\nShaped link: %d kbit/s both ways mid-call, then lifted (median of %d runs; busy 320x240 picture)\n", sh.LinkKbps, sh.Runs)
+		p("  time to adapt (sender below the link)\t%5.1f s", sh.AdaptS)
+		p("  bitrate held while shaped\t%5.0f kbit/s", sh.HeldKbps)
+		p("  frame rate held at the receiver\t%5.1f fps", sh.HeldFPS)
+		p("  longest freeze (all runs)\t%5.0f ms", sh.MaxFreezeMs)
+		p("  tone heard in\t%5.0f %% of the windows", sh.HeardPercent)
+		p("  time to climb back above %d kbit/s\t%5.1f s", recoverKbps, sh.RecoverS)
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	return nil
 }

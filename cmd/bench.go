@@ -32,7 +32,10 @@ pion peers (ICE on loopback), Opus and VP8, then prints a table:
     and the first decoded video on each side (median and p90 over --calls calls);
   - one-way audio latency: from a marked frame entering the Opus encoder to it
     leaving the receiver's jitter buffer (median and p90 over --marks marks);
-  - CPU (% of one core) and RSS of two 'termcall headless' processes in a call.
+  - CPU (% of one core) and RSS of two 'termcall headless' processes in a call;
+  - a shaped link (--shaped runs): the links shaped in-process to 200 kbit/s
+    both ways mid-call, then lifted: time to adapt, bitrate and frame rate
+    held, longest freeze, time to climb back.
 Progress goes to stderr; --json prints the numbers as JSON instead of a table.
 
 With --soak N it measures memory instead: N audio+video calls in a row between
@@ -68,6 +71,7 @@ steady growth; warm-up happens in the first calls).`,
 	f.Float64Var(&cpuSecs, "cpu-seconds", bench.DefaultCPUWindow.Seconds(), "seconds of a call over which client CPU is measured")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	f.IntVar(&o.Shaped, "shaped", 3, "shaped-link calls (200 kbit/s both ways mid-call, then lifted; 0 skips)")
 	f.BoolVar(&noClient, "no-cpu", false, "skip the CPU measurement (it runs this binary as two headless clients)")
 	f.IntVar(&soak, "soak", 0, "instead of the timings, make this many calls in a row and report both clients' RSS")
 	f.DurationVar(&soakHold, "soak-hold", bench.DefaultSoakHold, "how long each --soak call stays up once video is decoded")

@@ -29,6 +29,7 @@ type Conn struct {
 	cfg   Config
 	rng   *rand.Rand // used by the reader goroutine only
 	st    *counters
+	link  *link // the Net's, shared by its sockets
 
 	mu    sync.Mutex
 	queue queue  // held datagrams, earliest release first
@@ -58,12 +59,13 @@ type datagram struct {
 	seq  uint64
 }
 
-func newConn(inner transport.UDPConn, cfg Config, seed uint64, st *counters) *Conn {
+func newConn(inner transport.UDPConn, cfg Config, seed uint64, st *counters, l *link) *Conn {
 	c := &Conn{
 		inner:    inner,
 		cfg:      cfg,
 		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), //nolint:gosec // impairment, not security
 		st:       st,
+		link:     l,
 		wake:     make(chan struct{}, 1),
 		ready:    make(chan *datagram, readyCap),
 		done:     make(chan struct{}),
@@ -97,7 +99,11 @@ func (c *Conn) readLoop() {
 			c.st.dropped.Add(1)
 			continue
 		}
-		at := time.Now()
+		at, ok := c.link.admit(time.Now(), n)
+		if !ok {
+			c.st.shaped.Add(1)
+			continue
+		}
 		if c.cfg.Jitter > 0 {
 			at = at.Add(time.Duration(c.rng.Int64N(int64(c.cfg.Jitter) + 1)))
 			if c.cfg.InOrder {

@@ -9,14 +9,22 @@
 // Loss, or else held for a uniformly random 0..Jitter; releasing in time
 // order reorders datagrams naturally when their delays overlap.
 //
+// A Rate makes the Net's inbound path a link of that many bits a second,
+// shared by all its sockets, as a tbf shaper makes one: datagrams queue
+// behind each other and leave at the rate; one that would wait longer than
+// QueueDelay is dropped (the queue is full). SetRate changes it on a live
+// Net, to shape a link mid-call and lift the limit again.
+//
 // A Net goes wherever a transport.Net does (pion's SettingEngine.SetNet,
 // termcall's rtc.Config.Net and media.Options.Net); its owner keeps it to
 // read Stats. Nothing in callcore imports this package.
 package netsim
 
 import (
+	"cmp"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +34,12 @@ import (
 // Limits of a Config.
 const (
 	MaxJitter = 10 * time.Second
+	// DefaultQueueDelay is the shaper's queue when QueueDelay is 0: what
+	// a home router's tbf holds (tc's latency).
+	DefaultQueueDelay = 80 * time.Millisecond
+	// ipUDPOverhead is what IPv4 and UDP headers add to a datagram on
+	// the link.
+	ipUDPOverhead = 28
 )
 
 // Config is an impairment. The zero value impairs nothing.
@@ -39,13 +53,19 @@ type Config struct {
 	// released before one that arrived earlier, as on a queueing link
 	// (real paths seldom reorder). Without it, jitter reorders freely.
 	InOrder bool
+	// Rate is the inbound link's capacity in bits a second, shared by the
+	// Net's sockets (0: unlimited).
+	Rate int
+	// QueueDelay is the longest a datagram queues for the link before it
+	// is dropped (0: DefaultQueueDelay). Only with a Rate.
+	QueueDelay time.Duration
 	// Seed makes the drops and delays repeatable: socket i of a Net uses
 	// Seed+i. 0 picks a random seed.
 	Seed uint64
 }
 
 // Enabled reports whether c impairs anything.
-func (c Config) Enabled() bool { return c.Loss > 0 || c.Jitter > 0 }
+func (c Config) Enabled() bool { return c.Loss > 0 || c.Jitter > 0 || c.Rate > 0 }
 
 // Validate checks c's ranges.
 func (c Config) Validate() error {
@@ -56,6 +76,12 @@ func (c Config) Validate() error {
 	if c.Jitter < 0 || c.Jitter > MaxJitter {
 		return fmt.Errorf("%w: jitter %v, want 0..%v", ErrBadConfig, c.Jitter, MaxJitter)
 	}
+	if c.Rate < 0 {
+		return fmt.Errorf("%w: rate %d bit/s, want 0 (unlimited) or more", ErrBadConfig, c.Rate)
+	}
+	if c.QueueDelay < 0 || c.QueueDelay > MaxJitter {
+		return fmt.Errorf("%w: queue delay %v, want 0..%v", ErrBadConfig, c.QueueDelay, MaxJitter)
+	}
 	return nil
 }
 
@@ -64,12 +90,13 @@ type Stats struct {
 	Received  uint64 // read from the sockets
 	Dropped   uint64 // dropped on purpose (Loss)
 	Overflow  uint64 // dropped because the delay queue was full
+	Shaped    uint64 // dropped because the link's queue was full (Rate)
 	Delivered uint64 // handed to the reader
 	Reordered uint64 // delivered after a datagram that arrived later
 }
 
 type counters struct {
-	received, dropped, overflow, delivered, reordered atomic.Uint64
+	received, dropped, overflow, shaped, delivered, reordered atomic.Uint64
 }
 
 // Net wraps a transport.Net; the UDP sockets it opens are impaired. TCP and
@@ -80,6 +107,46 @@ type Net struct {
 	conns atomic.Uint64 // sockets opened, for their seeds
 	seed  uint64
 	st    counters
+	link  link
+}
+
+// link is the Net's shaped inbound path: a FIFO served at rate.
+type link struct {
+	mu    sync.Mutex
+	rate  int // bit/s; 0: unlimited
+	queue time.Duration
+	free  time.Time // when the link has sent all it has queued
+}
+
+// admit queues an n-byte datagram that arrived at now: it returns when it
+// has crossed the link, or false when the queue is full.
+func (l *link) admit(now time.Time, n int) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rate <= 0 {
+		return now, true
+	}
+	start := now
+	if l.free.After(now) {
+		start = l.free
+	}
+	if start.Sub(now) > l.queue {
+		return now, false
+	}
+	l.free = start.Add(time.Duration(int64(n+ipUDPOverhead) * 8 * int64(time.Second) / int64(l.rate)))
+	return l.free, true
+}
+
+// SetRate shapes the inbound link to bps bits a second from now on (0:
+// unlimited); what is queued already leaves as it was going to.
+func (n *Net) SetRate(bps int) error {
+	if bps < 0 {
+		return fmt.Errorf("%w: rate %d bit/s, want 0 (unlimited) or more", ErrBadConfig, bps)
+	}
+	n.link.mu.Lock()
+	defer n.link.mu.Unlock()
+	n.link.rate = bps
+	return nil
 }
 
 var _ transport.Net = (*Net)(nil)
@@ -96,7 +163,9 @@ func NewNet(inner transport.Net, cfg Config) (*Net, error) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	return &Net{Net: inner, cfg: cfg, seed: seed}, nil
+	n := &Net{Net: inner, cfg: cfg, seed: seed}
+	n.link.rate, n.link.queue = cfg.Rate, cmp.Or(cfg.QueueDelay, DefaultQueueDelay)
+	return n, nil
 }
 
 // Stats returns the counters of every socket opened so far.
@@ -105,6 +174,7 @@ func (n *Net) Stats() Stats {
 		Received:  n.st.received.Load(),
 		Dropped:   n.st.dropped.Load(),
 		Overflow:  n.st.overflow.Load(),
+		Shaped:    n.st.shaped.Load(),
 		Delivered: n.st.delivered.Load(),
 		Reordered: n.st.reordered.Load(),
 	}
@@ -112,7 +182,7 @@ func (n *Net) Stats() Stats {
 
 func (n *Net) wrap(c transport.UDPConn) *Conn {
 	i := n.conns.Add(1) - 1
-	return newConn(c, n.cfg, n.seed+i, &n.st)
+	return newConn(c, n.cfg, n.seed+i, &n.st, &n.link)
 }
 
 // ListenUDP opens an impaired UDP socket.

@@ -337,6 +337,7 @@ func TestNetWrapsEveryUDPSocket(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	for _, c := range []Config{
 		{Loss: -0.1}, {Loss: 1.5}, {Loss: math.NaN()}, {Jitter: -time.Millisecond}, {Jitter: time.Minute},
+		{Rate: -1}, {Rate: 1000, QueueDelay: -time.Millisecond}, {Rate: 1000, QueueDelay: time.Minute},
 	} {
 		if err := c.Validate(); !errors.Is(err, ErrBadConfig) {
 			t.Errorf("Validate(%+v) = %v, want ErrBadConfig", c, err)
@@ -351,7 +352,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("Validate(%+v) = %v", c, err)
 		}
 	}
-	if (Config{}).Enabled() || !(Config{Jitter: time.Millisecond}).Enabled() || !(Config{Loss: 0.01}).Enabled() {
+	if (Config{}).Enabled() || !(Config{Jitter: time.Millisecond}).Enabled() || !(Config{Loss: 0.01}).Enabled() || !(Config{Rate: 1000}).Enabled() {
 		t.Error("Enabled is wrong")
 	}
 	if _, err := NewNet(nil, Config{}); !errors.Is(err, ErrBadConfig) {
@@ -378,5 +379,48 @@ func TestJitterInOrderKeepsOrder(t *testing.T) {
 	}
 	if n.Stats().Reordered != 0 || hi < 10*time.Millisecond {
 		t.Errorf("stats %+v, largest delay %v: want delays and no reordering", n.Stats(), hi)
+	}
+}
+
+// A Rate makes a link: what arrives faster than it leaves at the rate,
+// waits at most QueueDelay, and the rest is dropped; SetRate(0) lifts it.
+func TestRateShapesTheLink(t *testing.T) {
+	const (
+		rate  = 100_000 // bit/s: 16-byte datagrams (+28) leave ~284 a second
+		queue = 80 * time.Millisecond
+	)
+	n, rx, tx := pair(t, Config{Rate: rate, QueueDelay: queue})
+	wait := receiveAsync(t, rx, 1000)
+	start := time.Now()
+	send(t, n, tx, 300, time.Millisecond) // ~3x the rate
+	took := time.Since(start)
+	gotten := wait()
+	perSec := float64(rate) / ((16 + ipUDPOverhead) * 8)
+	want := (took + queue).Seconds() * perSec
+	if got := float64(len(gotten)); got < 0.8*want || got > 1.15*want {
+		t.Errorf("%d datagrams crossed a %d bit/s link in %v, want ~%.0f", len(gotten), rate, took, want)
+	}
+	var worst time.Duration
+	for _, g := range gotten {
+		worst = max(worst, g.delay)
+	}
+	if worst > queue+40*time.Millisecond {
+		t.Errorf("a datagram waited %v, want at most the %v queue", worst, queue)
+	}
+	st := n.Stats()
+	if st.Shaped == 0 || st.Shaped+st.Delivered != st.Received {
+		t.Errorf("stats %+v: want the excess dropped as Shaped", st)
+	}
+	// Lifted: everything crosses at once.
+	if err := n.SetRate(0); err != nil {
+		t.Fatal(err)
+	}
+	wait = receiveAsync(t, rx, 100)
+	send(t, n, tx, 100, time.Millisecond)
+	if g := wait(); len(g) != 100 || n.Stats().Shaped != st.Shaped {
+		t.Errorf("after SetRate(0): %d of 100 delivered, shaped %d -> %d", len(g), st.Shaped, n.Stats().Shaped)
+	}
+	if err := n.SetRate(-1); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("SetRate(-1) = %v, want ErrBadConfig", err)
 	}
 }
