@@ -23,14 +23,6 @@ const impairedLines = 8
 // and on a loaded machine the congestion control rightly reads CPU stalls
 // as queueing and steps the video down.
 func TestMediaSurvivesLossAndJitter(t *testing.T) {
-	// Known defect of issue 10's adaptation, open (passes 3 runs in 4
-	// here): when GCC's delay detector reads the 30 ms jitter as queueing
-	// at the start, it cuts the estimate to 85 % of a received rate that
-	// is still ramping (420 -> 41 kbit/s), and pion's loss-based
-	// controller, which follows the delay target down but rises only
-	// below 2 % loss, then holds it there on a link that loses 5 %. The
-	// assertions stay as they are; the fix is in the estimator.
-	t.Skip("known defect (issue 10): on a 5 % lossy, jittery link a false start-up overuse can pin GCC's estimate at its floor; see the closing note")
 	s := startServer(t, nil)
 	alice := mediaClient(t, s, "alice", "--audio-in", "tone:440", "--video-in", "pattern")
 	bob := mediaClient(t, s, "bob", "--audio-in", "tone:880", "--video-in", "none", "--auto-accept",

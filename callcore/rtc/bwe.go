@@ -91,7 +91,10 @@ func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) erro
 	if err := e.BandwidthEstimator.WriteRTCP(pkts, a); err != nil {
 		return fmt.Errorf("estimator: %w", err)
 	}
-	if u, _ := e.GetStats()["usage"].(string); u == "overuse" {
+	st := e.GetStats()
+	// Before the delay detector's first verdict its stats are zero, and a
+	// zero usage reads "overuse": only a verdict with a target counts.
+	if u, _ := st["usage"].(string); u == "overuse" && st["delayTargetBitrate"] != 0 {
 		e.overuseAt.Store(time.Now().UnixNano())
 	}
 	return nil
