@@ -189,7 +189,7 @@ func shapedCall(ctx context.Context, alice, bob *shapedParty, hold int) (shapedR
 		_ = alice.setRate(0)
 		_ = bob.setRate(0)
 	}()
-	if err := sleepCtx(ctx, shapedWarmup); err != nil {
+	if err := sleep(ctx, shapedWarmup); err != nil {
 		return r, err
 	}
 	for _, p := range []*shapedParty{alice, bob} {
@@ -248,15 +248,4 @@ func shapedCall(ctx context.Context, alice, bob *shapedParty, hold int) (shapedR
 		}
 	}
 	return r, hangup(ctx, alice.party, bob.party)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
