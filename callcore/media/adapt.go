@@ -59,6 +59,10 @@ const (
 	// repairs it and sending less would only make the video worse.
 	lossyAbove = 0.02
 	lossyFor   = 5 * time.Second
+	// heavyLoss is congestion without queuing too: a full tbf queue
+	// drops 10-50 % at a constant delay, which GCC's delay detector (it
+	// sees delay growth) reads as normal.
+	heavyLoss = 0.1
 	// probeAfter: a cheap source steps up after this long without loss.
 	probeAfter = 10 * time.Second
 )
@@ -252,7 +256,7 @@ func (a *adapter) update(now time.Time, est rtc.Estimate, peers []string, videoB
 		}
 	}
 	a.lastAt, a.lastVideo, a.lastSent = now, videoBytes, sentBytes
-	if est.Loss > lossyAbove && est.Queuing {
+	if est.Loss > lossyAbove && (est.Queuing || est.Loss > heavyLoss) {
 		a.lossyUntil = now.Add(lossyFor)
 	}
 	lossy := now.Before(a.lossyUntil)
