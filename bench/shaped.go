@@ -123,6 +123,23 @@ func (p *shapedParty) nextStats(ctx context.Context, peer string) (media.Stats, 
 
 func (p *shapedParty) setRate(kbps int) error { return p.net.SetRate(kbps * 1000) }
 
+// sendsWithin is how long from now until a one-second window in which
+// what the party sends satisfies ok (within, if none does).
+func (p *shapedParty) sendsWithin(ctx context.Context, peer string, within time.Duration, ok func(kbps float64) bool) (time.Duration, error) {
+	start := time.Now()
+	p.drain()
+	for time.Since(start) < within {
+		s, err := p.nextStats(ctx, peer)
+		if err != nil {
+			return 0, err
+		}
+		if ok(s.SendKbps) {
+			return time.Since(start), nil
+		}
+	}
+	return within, nil
+}
+
 // drain drops the stats queued so far: the next are of what comes now.
 func (p *shapedParty) drain() {
 	for {
@@ -197,18 +214,10 @@ func shapedCall(ctx context.Context, alice, bob *shapedParty, hold int) (shapedR
 			return r, err
 		}
 	}
-	shaped := time.Now()
-	alice.drain()
-	r.adapt = adaptWithin
-	for time.Since(shaped) < adaptWithin {
-		s, err := alice.nextStats(ctx, bob.user)
-		if err != nil {
-			return r, err
-		}
-		if s.SendKbps < ShapedLinkKbps {
-			r.adapt = time.Since(shaped)
-			break
-		}
+	var err error
+	r.adapt, err = alice.sendsWithin(ctx, bob.user, adaptWithin, func(kbps float64) bool { return kbps < ShapedLinkKbps })
+	if err != nil {
+		return r, err
 	}
 	alice.drain()
 	bob.drain()
@@ -234,18 +243,9 @@ func shapedCall(ctx context.Context, alice, bob *shapedParty, hold int) (shapedR
 			return r, err
 		}
 	}
-	lifted := time.Now()
-	alice.drain()
-	r.recover = recoverWithin
-	for time.Since(lifted) < recoverWithin {
-		s, err := alice.nextStats(ctx, bob.user)
-		if err != nil {
-			return r, err
-		}
-		if s.SendKbps > recoverKbps {
-			r.recover = time.Since(lifted)
-			break
-		}
+	r.recover, err = alice.sendsWithin(ctx, bob.user, recoverWithin, func(kbps float64) bool { return kbps > recoverKbps })
+	if err != nil {
+		return r, err
 	}
 	return r, hangup(ctx, alice.party, bob.party)
 }

@@ -298,7 +298,8 @@ func (h *videoHub) pane(d paneDrawer, id string, cols, rows int) []string {
 		p = &paneState{}
 		h.panes[id] = p
 	}
-	if f, seq, changed := h.view(id).take(p.seq, p.frame); changed {
+	v := h.view(id)
+	if f, seq, changed := v.take(p.seq, p.frame); changed {
 		p.frame, p.seq, p.drawn = f, seq, false
 	}
 	if p.drawn && p.cols == cols && p.rows == rows && p.kind == d.kind() {
@@ -311,7 +312,7 @@ func (h *videoHub) pane(d paneDrawer, id string, cols, rows int) []string {
 	}
 	p.drawn, p.cols, p.rows, p.kind = true, cols, rows, d.kind()
 	w, ht := panePixels(p.kind, cols, rows)
-	h.view(id).shows.Store(uint64(w)<<32 | uint64(ht))
+	v.shows.Store(uint64(w)<<32 | uint64(ht))
 	return p.lines
 }
 
