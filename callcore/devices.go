@@ -296,11 +296,14 @@ func (e *Engine) startDeviceWatchLocked() {
 	ctx, cancel := context.WithCancel(e.life)
 	w.stop, w.done = cancel, make(chan struct{})
 	done := w.done
+	// The first listing is taken now, not by the goroutine: a device
+	// unplugged right after login must still be seen going.
+	first := e.deviceLists()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer close(done)
-		e.watchDevices(ctx)
+		e.watchDevices(ctx, first)
 	}()
 }
 
@@ -319,9 +322,8 @@ func (e *Engine) stopDeviceWatchLocked() <-chan struct{} {
 // watchDevices lists the devices every DeviceWatchEvery and emits
 // DEVICED_UPDATED and DEVICE_UPDATED when a listing changed. A device in
 // use that is gone is replaced by its kind's default.
-func (e *Engine) watchDevices(ctx context.Context) {
+func (e *Engine) watchDevices(ctx context.Context, last DeviceLists) {
 	m := e.devices.mgr
-	last := e.deviceLists()
 	t := time.NewTicker(DeviceWatchEvery)
 	defer t.Stop()
 	for {
