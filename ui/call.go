@@ -387,6 +387,7 @@ func (s *callScreen) callLines() []string {
 			callTypeName(call.callType), clock(now.Sub(call.startedAt)), s.qualityView()))
 	}
 	lines = append(lines, s.participantLine("you", !c.micMuted, c.camOn, -1, ""))
+	lines = append(lines, c.devicesLines()...)
 	for _, id := range call.order {
 		p := call.parts[id]
 		state := ""

@@ -7,6 +7,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/ui/keymap"
 	"github.com/termcall/termcall/ui/styles"
 )
@@ -47,6 +48,10 @@ type common struct {
 	kicked   bool
 	micMuted bool
 	camOn    bool
+	// devices in use (devices.go), and a microphone that gives only
+	// silence (MIC_SILENT).
+	devices   map[callcore.DeviceKind]string
+	micSilent bool
 
 	phase phase
 
