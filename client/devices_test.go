@@ -328,3 +328,21 @@ func TestMicSwitchEndOfFileIsSilence(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkListDevices is what the engine's watch costs every 2 s: the
+// three listings from the real sound system and /dev (none here but ALSA's
+// null device).
+func BenchmarkListDevices(b *testing.B) {
+	p, err := buildMedia(MediaSpec{AudioIn: "tone:440", AudioOut: "null", VideoIn: "pattern"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = p.close() }()
+	for b.Loop() {
+		for _, k := range callcore.DeviceKinds() {
+			if _, err := p.devices.ListDevices(k); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

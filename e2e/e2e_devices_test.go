@@ -73,13 +73,31 @@ func TestDevicesSwitchMidCall(t *testing.T) {
 		t.Errorf("bob's packetsReceived from alice went from %v to %v across the switch: a new stream", p0, p1)
 	}
 
-	keys0 := fnum(sub(now, "video"), "keyframes")
-	frames0 := fnum(sub(now, "video"), "framesDecoded")
+	// Wait until no keyframe has come for three STATS lines (the start of
+	// a call and the bandwidth ramp bring some), so that one after the
+	// switch is the switch's.
+	quiet := now
+	for n, keys := 0, fnum(sub(now, "video"), "keyframes"); n < 3; {
+		quiet = bob.Expect(t, "STATS", mediaWait, after(quiet, func(ev event) bool { return str(ev, "userID") == "alice" }))
+		if k := fnum(sub(quiet, "video"), "keyframes"); k == keys {
+			n++
+		} else {
+			n, keys = 0, k
+		}
+	}
+	keys0 := fnum(sub(quiet, "video"), "keyframes")
+	frames0 := fnum(sub(quiet, "video"), "framesDecoded")
 	alice.Send(t, "switchDevice camera pattern:busy")
 	sw = alice.Expect(t, "DEVICE_SWITCHED", waitLong, is(map[string]any{"kind": "camera", "deviceId": "pattern:busy"}))
+	// The keyframe comes at once (the encoder's own interval is 20 s):
+	// within the two STATS lines after the switch.
+	next := bob.Expect(t, "STATS", mediaWait, after(sw, func(ev event) bool { return str(ev, "userID") == "alice" }))
+	next = bob.Expect(t, "STATS", mediaWait, after(next, func(ev event) bool { return str(ev, "userID") == "alice" }))
+	if k := fnum(sub(next, "video"), "keyframes"); k <= keys0 {
+		t.Errorf("no keyframe reached bob after the camera switch (keyframes %v before, %v after)", keys0, k)
+	}
 	seen := bob.Expect(t, "STATS", mediaWait, after(sw, func(ev event) bool {
-		v := sub(ev, "video")
-		return seesVideo("alice", 320, 240, 15)(ev) && fnum(v, "keyframes") > keys0 && fnum(v, "framesDecoded") > frames0+15
+		return seesVideo("alice", 320, 240, 15)(ev) && fnum(sub(ev, "video"), "framesDecoded") > frames0+15
 	}))
 	if e := fnum(sub(seen, "video"), "decodeErrors"); e != 0 {
 		t.Errorf("bob had %v decode errors after the camera switch", e)
