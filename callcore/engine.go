@@ -72,6 +72,7 @@ type Engine struct {
 	self      SelfInfo // from SetSelfInfo, re-sent to a new server session
 	views     viewBindings
 	logLevel  *slog.LevelVar
+	devices   deviceWatch // devices.go
 }
 
 type invitation struct {
@@ -113,7 +114,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("session id: %w", err)
 	}
 	life, endLife := context.WithCancel(context.Background())
-	return &Engine{
+	e := &Engine{
 		life:      life,
 		endLife:   endLife,
 		cfg:       cfg,
@@ -126,7 +127,9 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		handlers:  make(map[EventName][]listener),
 		invites:   make(map[string]*invitation),
 		views:     newViewBindings(),
-	}, nil
+	}
+	e.initDevices(o.devices)
+	return e, nil
 }
 
 // State returns the call state.
@@ -541,6 +544,7 @@ func (e *Engine) SetMicMute(ctx context.Context, mute bool) error {
 	if r != nil {
 		e.mediaOpLocked(r, func(s MediaSession) { s.SetMicMute(mute) })
 	}
+	e.updateMicSilentLocked() // a muted mic is silent on purpose
 	e.mu.Unlock()
 	if r == nil {
 		return nil

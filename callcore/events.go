@@ -32,6 +32,14 @@ const (
 	// EventCallingEnd is TRTCCalling's other name for CALL_END: handlers
 	// registered for it receive CALL_END events (Event.Name is CALL_END).
 	EventCallingEnd EventName = "CALLING_END"
+	// EventDevicedUpdated (TRTCCalling's spelling) and EventDeviceUpdated
+	// come together when a camera, microphone or speaker came or went, or
+	// one in use failed (devices.go).
+	EventDevicedUpdated EventName = "DEVICED_UPDATED" // DevicesUpdated
+	EventDeviceUpdated  EventName = "DEVICE_UPDATED"  // DevicesUpdated
+	// EventMicSilent is termcall's own: the unmuted microphone delivers
+	// only silence (muted in the OS?), or sound again.
+	EventMicSilent EventName = "MIC_SILENT" // MicSilent
 )
 
 // canonical maps an alias to the event the engine emits.
@@ -49,6 +57,7 @@ func AllEvents() []EventName {
 		EventCallingCancel, EventCallingTimeout, EventUserEnter, EventUserLeave, EventCallEnd,
 		EventKickedOut, EventUserVideoAvailable, EventUserAudioAvailable, EventUserVoiceVolume,
 		EventGroupCallInviteeListUpdate, EventCallTypeChanged, EventError, EventPresence,
+		EventDevicedUpdated, EventDeviceUpdated, EventMicSilent,
 	}
 }
 

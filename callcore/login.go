@@ -101,6 +101,7 @@ func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
 		e.userID = userID
 		e.ice = rep.ICEServers
 		e.emit(EventSDKReady, SDKReady{Name: "ts_im_ready", UserID: userID})
+		e.startDeviceWatchLocked()
 		return nil
 	})
 	if err != nil {
@@ -178,7 +179,11 @@ func (e *Engine) logoutLink(ctx context.Context, l *link) error {
 	_ = l.c.Close()
 	e.mu.Lock()
 	e.dropLinkLocked(l)
+	watching := e.stopDeviceWatchLocked()
 	e.mu.Unlock()
+	if watching != nil {
+		<-watching
+	}
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
@@ -192,6 +197,7 @@ func (e *Engine) dropLinkLocked(l *link) {
 	}
 	e.link = nil
 	e.loggedIn = false
+	e.stopDeviceWatchLocked() // Logout waits for it
 	if e.room != nil {
 		e.closeRoomLocked(e.room)
 		e.room = nil

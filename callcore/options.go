@@ -29,8 +29,9 @@ const (
 type Option func(*options)
 
 type options struct {
-	logger *slog.Logger
-	media  MediaFactory
+	logger  *slog.Logger
+	media   MediaFactory
+	devices DeviceManager // devices.go
 }
 
 // WithLogger sets the engine's logger (default: discard).

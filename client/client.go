@@ -111,6 +111,9 @@ func New(o Options) (*Client, error) {
 		}
 		c.media, c.Factory, c.Notes, c.Problems = mp, mp.factory, mp.notes, mp.problems
 		engOpts = append(engOpts, callcore.WithMedia(mp.factory))
+		if mp.devices != nil {
+			engOpts = append(engOpts, callcore.WithDevices(mp.devices))
+		}
 	}
 	eng, err := callcore.New(callcore.Config{ServerURL: o.Server, SDKAppID: o.SDKAppID, GroupTimeout: o.GroupTimeout, TLS: tlsCfg}, engOpts...)
 	if err != nil {

@@ -74,6 +74,7 @@ type MediaSpec struct {
 // after the engine has stopped.
 type mediaParts struct {
 	factory  *media.Factory
+	devices  *devices // nil for the echo contact
 	closers  []io.Closer
 	notes    []string
 	problems []callcore.Error
@@ -126,26 +127,39 @@ func buildMedia(s MediaSpec, log *slog.Logger) (*mediaParts, error) {
 		opts.VideoIn = mirror
 		opts.ViewSink = func(string) video.Sink { return mirror }
 	} else {
-		aopts := audio.Options{Format: af, Devices: device.NewOpener(device.Config{Logger: log})}
-		in, err := p.openAudioIn(s, aopts, log)
+		devCfg := device.Config{Logger: log}
+		aopts := audio.Options{Format: af, Devices: device.NewOpener(devCfg)}
+		d := newDevices(aopts, vcfg, devCfg, log)
+		p.devices = d
+		// The devices sit behind switches (SwitchDevice), the switches
+		// behind the processing: its state and the call's streams go on
+		// across a switch.
+		in, inSpec, err := p.openAudioIn(s, aopts, log)
 		if err != nil {
 			return fail(err)
 		}
-		opts.AudioIn = in
-		out, err := p.openAudioOut(s, aopts, log)
+		d.mic = media.NewAudioInSwitch(d.watchMic(inSpec, in), af.FrameDuration)
+		d.use(callcore.DeviceMicrophone, inSpec, true)
+		p.closers = append(p.closers, d.mic)
+		out, outSpec, err := p.openAudioOut(s, aopts, log)
 		if err != nil {
 			return fail(err)
 		}
-		opts.AudioOut = out
-		if opts.AudioIn, opts.AudioOut, err = p.processAudio(s, af, in, out, log); err != nil {
+		d.spk = media.NewAudioOutSwitch(out, d.speakerFailed)
+		d.use(callcore.DeviceSpeaker, outSpec, true)
+		p.closers = append(p.closers, d.spk)
+		if opts.AudioIn, opts.AudioOut, err = p.processAudio(s, af, d.mic, d.spk, log); err != nil {
 			return fail(err)
 		}
-		vin, err := p.openVideoIn(s, vcfg, log)
+		vin, vinSpec, err := p.openVideoIn(s, vcfg, log)
 		if err != nil {
 			return fail(err)
 		}
 		if vin != nil { // nil: video-in none, audio only
-			opts.VideoIn = vin
+			d.cam = media.NewVideoInSwitch(vin)
+			d.use(callcore.DeviceCamera, vinSpec, true)
+			p.closers = append(p.closers, d.cam)
+			opts.VideoIn = d.cam
 		}
 	}
 	f, err := media.NewFactory(opts)
@@ -153,40 +167,47 @@ func buildMedia(s MediaSpec, log *slog.Logger) (*mediaParts, error) {
 		return fail(err)
 	}
 	p.factory = f
+	if p.devices != nil {
+		p.devices.factory.Store(f)
+	}
 	return p, nil
 }
 
-func (p *mediaParts) openAudioIn(s MediaSpec, o audio.Options, log *slog.Logger) (audio.Input, error) {
+// openAudioIn opens the microphone or its stand-in and says which it
+// opened (its device ID); the caller owns it.
+func (p *mediaParts) openAudioIn(s MediaSpec, o audio.Options, log *slog.Logger) (audio.Input, string, error) {
 	spec := orDefault(s.AudioIn, "mic")
 	in, err := audio.ParseInput(spec, o)
 	if err != nil && isDevice(spec, "mic") {
 		if !s.StandIns {
-			return nil, &callcore.CodedError{Code: callcore.CodeNoMicrophone, Err: fmt.Errorf("audio in %q: %w", spec, err)}
+			return nil, "", &callcore.CodedError{Code: callcore.CodeNoMicrophone, Err: fmt.Errorf("audio in %q: %w", spec, err)}
 		}
 		log.Warn("microphone unavailable, sending a test tone", "code", callcore.CodeNoMicrophone, "err", err)
 		p.notes = append(p.notes, fmt.Sprintf("no microphone (error %d): sending a 440 Hz test tone", callcore.CodeNoMicrophone))
-		in, err = audio.ParseInput("tone:440", o)
+		spec = "tone:440"
+		in, err = audio.ParseInput(spec, o)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("audio in %q: %w", spec, err)
+		return nil, "", fmt.Errorf("audio in %q: %w", spec, err)
 	}
-	p.closers = append(p.closers, in)
-	return in, nil
+	return in, strings.TrimSpace(spec), nil
 }
 
-func (p *mediaParts) openAudioOut(s MediaSpec, o audio.Options, log *slog.Logger) (audio.Output, error) {
+// openAudioOut opens the speaker or its stand-in and says which; the
+// caller owns it.
+func (p *mediaParts) openAudioOut(s MediaSpec, o audio.Options, log *slog.Logger) (audio.Output, string, error) {
 	spec := orDefault(s.AudioOut, "speaker")
 	out, err := audio.ParseOutput(spec, o)
 	if err != nil && isDevice(spec, "speaker") && s.StandIns {
 		log.Warn("speaker unavailable, audio is not played", "err", err)
 		p.notes = append(p.notes, "no speaker: received audio is not played")
-		out, err = audio.ParseOutput("null", o)
+		spec = "null"
+		out, err = audio.ParseOutput(spec, o)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("audio out %q: %w", spec, err)
+		return nil, "", fmt.Errorf("audio out %q: %w", spec, err)
 	}
-	p.closers = append(p.closers, out)
-	return out, nil
+	return out, strings.TrimSpace(spec), nil
 }
 
 // processAudio puts the test echo path and the audio processing between
@@ -228,29 +249,31 @@ type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
 
-func (p *mediaParts) openVideoIn(s MediaSpec, cfg video.Config, log *slog.Logger) (video.Source, error) {
+// openVideoIn opens the camera or its stand-in (nil for none) and says
+// which; the caller owns it.
+func (p *mediaParts) openVideoIn(s MediaSpec, cfg video.Config, log *slog.Logger) (video.Source, string, error) {
 	spec := orDefault(s.VideoIn, "camera")
 	is, err := video.ParseInput(spec)
 	if err != nil {
-		return nil, fmt.Errorf("video in %q: %w", spec, err)
+		return nil, "", fmt.Errorf("video in %q: %w", spec, err)
 	}
 	src, err := video.OpenInput(is, cfg, video.WithCamera(camera.Opener))
 	switch {
 	case errors.Is(err, video.ErrNoVideo):
-		return nil, nil
+		return nil, "", nil
 	case err != nil && isDevice(spec, "camera"):
 		if !s.StandIns {
-			return nil, &callcore.CodedError{Code: callcore.CodeNoCamera, Err: fmt.Errorf("video in %q: %w", spec, err)}
+			return nil, "", &callcore.CodedError{Code: callcore.CodeNoCamera, Err: fmt.Errorf("video in %q: %w", spec, err)}
 		}
 		log.Warn("camera unavailable, sending the test pattern", "code", callcore.CodeNoCamera, "err", err)
 		p.notes = append(p.notes, fmt.Sprintf("no camera (error %d): sending the test pattern", callcore.CodeNoCamera))
+		spec = "pattern"
 		src, err = video.NewPattern(cfg.Width, cfg.Height)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("video in %q: %w", spec, err)
+		return nil, "", fmt.Errorf("video in %q: %w", spec, err)
 	}
-	p.closers = append(p.closers, src)
-	return src, nil
+	return src, strings.TrimSpace(spec), nil
 }
 
 // CheckICEServers converts configured ICE servers for pion and keeps those

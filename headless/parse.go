@@ -50,6 +50,8 @@ const (
 	opSetSelfInfo
 	opSetLogLevel
 	opSetVideoQuality
+	opDevices
+	opSwitchDevice
 	opQuit
 )
 
@@ -74,6 +76,8 @@ type command struct {
 	quality  callcore.VideoQuality
 	width    int // startRemoteView's WxH: the largest size the view shows (0: any)
 	height   int
+	kind     callcore.DeviceKind // switchDevice
+	deviceID string
 }
 
 // spec describes one command: its name, argument counts and how to read them.
@@ -137,6 +141,8 @@ func specs() []spec {
 			c.quality = q
 			return err
 		}},
+		{"devices", "", 0, 0, opDevices, noArgs},
+		{"switchDevice", "camera|microphone|speaker DEVICEID", 2, 2, opSwitchDevice, parseSwitchDevice},
 		{"quit", "", 0, 0, opQuit, noArgs},
 	}
 }
@@ -318,7 +324,8 @@ func parseLogLevel(s string) (slog.Level, error) {
 // knownEvent reports whether name is a line headless mode can print (or,
 // for CALLING_END, an alias of one).
 func knownEvent(name string) bool {
-	if name == EventCallStarted || name == EventStats || name == string(callcore.EventCallingEnd) {
+	if name == EventCallStarted || name == EventStats || name == EventDevices || name == EventDeviceSwitched ||
+		name == string(callcore.EventCallingEnd) {
 		return true
 	}
 	return slices.Contains(callcore.AllEvents(), callcore.EventName(name))

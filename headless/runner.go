@@ -325,6 +325,10 @@ func (r *runner) exec(ctx context.Context, c command) error {
 		return r.eng.StartRemoteView(c.user, c.view)
 	case opSetVideoQuality:
 		return r.eng.SetVideoQuality(c.quality)
+	case opDevices:
+		return r.devices()
+	case opSwitchDevice:
+		return r.switchDevice(c)
 	case opStopRemoteView:
 		return r.eng.StopRemoteView(c.user, c.view)
 	case opStartLocalView:

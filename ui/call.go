@@ -391,6 +391,7 @@ func (s *callScreen) callLines() []string {
 		lines = append(lines, line)
 	}
 	lines = append(lines, s.participantLine("you", !c.micMuted, c.camOn, -1, ""))
+	lines = append(lines, c.devicesLines()...)
 	for _, id := range call.order {
 		p := call.parts[id]
 		state := ""

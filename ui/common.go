@@ -50,6 +50,10 @@ type common struct {
 	micMuted bool
 	camOn    bool
 	quality  callcore.VideoQuality // the most video sent (setVideoQuality)
+	// devices in use (devices.go), and a microphone that gives only
+	// silence (MIC_SILENT).
+	devices   map[callcore.DeviceKind]string
+	micSilent bool
 
 	phase phase
 

@@ -91,6 +91,7 @@ type Model struct {
 	contacts *contactsScreen
 	incoming *incomingScreen
 	call     *callScreen
+	picker   *devicePicker // over whichever screen is shown
 }
 
 // screen is one page of the TUI as the root model sees it. Screens live as
@@ -153,6 +154,7 @@ func New(eng Engine, opts Options) *Model {
 	m.contacts = newContactsScreen(c)
 	m.incoming = newIncomingScreen(c, m.endCall)
 	m.call = newCallScreen(c, m.endCall)
+	m.picker = &devicePicker{c: c}
 	m.pump = newPump(eng)
 	m.layout()
 	for _, e := range opts.StartErrors {
@@ -226,10 +228,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		c.loggedIn = true
 		return m, m.selfInfoCmd()
 	case callStartMsg:
-		return m, m.call.started(msg)
+		return m, tea.Batch(m.call.started(msg), m.picker.fetch(false))
 	case acceptedMsg:
 		m.incoming.reset()
-		return m, m.call.accepted(msg.inv)
+		return m, tea.Batch(m.call.accepted(msg.inv), m.picker.fetch(false))
+	case devicesMsg:
+		m.picker.set(msg)
+		m.layout()
+		return m, nil
+	case deviceSwitchedMsg:
+		return m, m.picker.switched(msg)
 	case errMsg:
 		c.err = fmt.Sprintf("%s: %v", msg.op, msg.err)
 		c.log.Warn("engine call failed", "op", msg.op, "err", msg.err)
@@ -261,6 +269,11 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
 		return tea.Quit
 	}
+	if m.picker.open {
+		cmd := m.picker.Update(msg)
+		m.layout()
+		return cmd
+	}
 	// A prompt or the contact filter takes the letter keys.
 	if !m.contacts.prompting() && !(c.phase == phaseIdle && m.contacts.filtering()) {
 		switch {
@@ -276,6 +289,8 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		case key.Matches(msg, k.Quality):
 			return c.nextQuality()
+		case key.Matches(msg, k.Devices):
+			return m.picker.toggle()
 		}
 	}
 	return m.active().Update(msg)
@@ -328,6 +343,20 @@ func (m *Model) onEvent(ev callcore.Event) tea.Cmd {
 		return cmd
 	case callcore.Error:
 		c.err = fmt.Sprintf("error %d: %s", d.Code, d.Msg)
+		if d.Code == callcore.CodeDeviceFailed {
+			return m.picker.fetch(false) // show what plays now
+		}
+		return nil
+	case callcore.DevicesUpdated:
+		if ev.Name == callcore.EventDeviceUpdated {
+			return nil // the same as DEVICED_UPDATED, which came first
+		}
+		for _, f := range d.Fallbacks {
+			c.notice = fmt.Sprintf("%s %s is gone: now %s", kindTitle(f.Kind), f.From, f.To)
+		}
+		return m.picker.fetch(false)
+	case callcore.MicSilent:
+		c.micSilent = d.Silent
 		return nil
 	case callcore.Presence:
 		return m.contacts.setPresence(d)
@@ -364,7 +393,10 @@ func (m *Model) layout() {
 
 // View implements tea.Model: the header, the screen shown, the footer.
 func (m *Model) View() string {
-	s := m.active()
+	var s screen = m.active()
+	if m.picker.open {
+		s = m.picker
+	}
 	top := []string{m.c.headerView()}
 	bottom := m.footerView(s.Keys())
 	body := s.View(m.c.height - countLines(top) - countLines(bottom))

@@ -26,6 +26,9 @@ type KeyMap struct {
 	SwitchType key.Binding // switch audio <-> video
 	Renderer   key.Binding // cycle the video renderer
 	Quality    key.Binding // cycle the video quality (setVideoQuality)
+	Devices    key.Binding // open the device picker
+	UseDevice  key.Binding // in the picker: switch to the device under the cursor
+	CloseList  key.Binding // in the picker: close it
 
 	// Prompts.
 	Confirm, Cancel, ToggleType key.Binding
@@ -56,6 +59,9 @@ func Default() *KeyMap {
 		SwitchType: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "audio/video")),
 		Renderer:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "renderer")),
 		Quality:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "video quality")),
+		Devices:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "devices")),
+		UseDevice:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "use device")),
+		CloseList:  key.NewBinding(key.WithKeys("esc", "i"), key.WithHelp("esc", "close")),
 
 		Confirm:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "call")),
 		Cancel:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
@@ -85,7 +91,7 @@ func (k *KeyMap) Contacts() Page {
 		Full: [][]key.Binding{
 			{k.Up, k.Down, k.Select, k.ClearMarks, k.Filter},
 			{k.AudioCall, k.VideoCall, k.Dial, k.GroupCall},
-			{k.Renderer, k.Quality, k.Help, k.Quit},
+			{k.Devices, k.Renderer, k.Quality, k.Help, k.Quit},
 		},
 	}
 }
@@ -102,15 +108,15 @@ func (k *KeyMap) Incoming() Page {
 func (k *KeyMap) Ringing() Page {
 	return Page{
 		Short: []key.Binding{k.Hangup, k.Mute, k.Help, k.Quit},
-		Full:  [][]key.Binding{{k.Hangup, k.Mute, k.Camera}, {k.Renderer, k.Help, k.Quit}},
+		Full:  [][]key.Binding{{k.Hangup, k.Mute, k.Camera}, {k.Devices, k.Renderer, k.Help, k.Quit}},
 	}
 }
 
 // InCall returns the help of the call screen.
 func (k *KeyMap) InCall() Page {
 	return Page{
-		Short: []key.Binding{k.Hangup, k.Mute, k.Camera, k.SwitchType, k.Renderer, k.Help},
-		Full:  [][]key.Binding{{k.Hangup, k.Mute, k.Camera}, {k.SwitchType, k.Renderer, k.Quality}, {k.Help, k.Quit}},
+		Short: []key.Binding{k.Hangup, k.Mute, k.Camera, k.SwitchType, k.Devices, k.Renderer, k.Help},
+		Full:  [][]key.Binding{{k.Hangup, k.Mute, k.Camera}, {k.SwitchType, k.Devices, k.Renderer, k.Quality}, {k.Help, k.Quit}},
 	}
 }
 
@@ -119,5 +125,13 @@ func (k *KeyMap) Prompt() Page {
 	return Page{
 		Short: []key.Binding{k.Confirm, k.ToggleType, k.Cancel},
 		Full:  [][]key.Binding{{k.Confirm, k.ToggleType, k.Cancel}},
+	}
+}
+
+// DevicePicker returns the help of the device picker.
+func (k *KeyMap) DevicePicker() Page {
+	return Page{
+		Short: []key.Binding{k.Up, k.Down, k.UseDevice, k.CloseList},
+		Full:  [][]key.Binding{{k.Up, k.Down}, {k.UseDevice, k.CloseList}},
 	}
 }
