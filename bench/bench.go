@@ -50,6 +50,10 @@ type Options struct {
 	// BinaryEnv is added to the clients' environment (tests use it to run
 	// the test binary as termcall).
 	BinaryEnv []string
+	// Processing runs the CPU clients with echo cancellation, noise
+	// suppression and gain control forced on, the processing a client with a
+	// real microphone and speaker runs (the stand-in devices turn it off).
+	Processing bool
 	// Shaped is how many shaped-link calls to make (0: none; `termcall
 	// bench` makes 3), ShapedHold the one-second windows each judges
 	// while shaped (0: DefaultShapedHold).
@@ -140,7 +144,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, fmt.Errorf("audio latency: %w", err)
 	}
 	if o.Binary != "" {
-		cpu, err := measureCPU(ctx, env, o.Binary, o.BinaryEnv, o.CPUWindow)
+		cpu, err := measureCPU(ctx, env, o.Binary, o.BinaryEnv, o.CPUWindow, o.Processing)
 		if err != nil {
 			return res, fmt.Errorf("cpu: %w", err)
 		}

@@ -56,6 +56,7 @@ func TestRunMeasuresEverything(t *testing.T) {
 		o = bench.Options{Calls: 2, Marks: 3, CPUWindow: time.Second}
 	}
 	o.Binary = os.Args[0]
+	o.Processing = true // the flags a real-device client runs with must start a call
 	o.BinaryEnv = []string{childEnv + "=1", "GORACE=atexit_sleep_ms=50"}
 	var progress bytes.Buffer
 	o.Progress = &progress

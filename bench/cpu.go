@@ -21,6 +21,8 @@ type CPUResult struct {
 	WindowSec     float64     `json:"windowSec"`
 	Clients       []ClientCPU `json:"clients"`
 	MedianPercent float64     `json:"medianPercent"` // median over the clients
+	// Processing says whether the clients ran AEC, NS and AGC.
+	Processing bool `json:"processing"`
 }
 
 // ClientCPU is one client process.
@@ -186,14 +188,15 @@ func (c *client) stop() {
 	}
 }
 
-func measureCPU(ctx context.Context, env benchEnv, bin string, extraEnv []string, window time.Duration) (CPUResult, error) {
-	res := CPUResult{}
-	caller, err := startClient(env, bin, extraEnv, "caller", "cpu-caller", "--audio-in", "tone:440")
+func measureCPU(ctx context.Context, env benchEnv, bin string, extraEnv []string, window time.Duration, processing bool) (CPUResult, error) {
+	res := CPUResult{Processing: processing}
+	dsp := fmt.Sprintf("--aec=%[1]v --ns=%[1]v --agc=%[1]v", processing)
+	caller, err := startClient(env, bin, extraEnv, "caller", "cpu-caller", append(strings.Fields(dsp), "--audio-in", "tone:440")...)
 	if err != nil {
 		return res, err
 	}
 	defer caller.stop()
-	callee, err := startClient(env, bin, extraEnv, "callee", "cpu-callee", "--audio-in", "tone:880", "--auto-accept")
+	callee, err := startClient(env, bin, extraEnv, "callee", "cpu-callee", append(strings.Fields(dsp), "--audio-in", "tone:880", "--auto-accept")...)
 	if err != nil {
 		return res, err
 	}

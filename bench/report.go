@@ -51,7 +51,11 @@ func WriteTable(w io.Writer, r Result) error {
 		l.BufferDelayMs, l.BufferTargetMs, l.JitterMs)
 
 	if c := r.CPU; c != nil {
-		fmt.Fprintf(w, "\nCPU per client, termcall headless (%.1f s of a connected call)\n", c.WindowSec)
+		dsp := "off"
+		if c.Processing {
+			dsp = "on"
+		}
+		fmt.Fprintf(w, "\nCPU per client, termcall headless (%.1f s of a connected call; AEC, NS, AGC %s)\n", c.WindowSec, dsp)
 		p("  \tCPU %% of one core\tRSS MiB")
 		for _, cl := range c.Clients {
 			p("  %s\t%17.1f\t%7.1f", cl.Role, cl.CPUPercent, cl.RSSMiB)

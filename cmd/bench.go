@@ -72,6 +72,7 @@ steady growth; warm-up happens in the first calls).`,
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 	f.IntVar(&o.Shaped, "shaped", 3, "shaped-link calls (200 kbit/s both ways mid-call, then lifted; 0 skips)")
+	f.BoolVar(&o.Processing, "processing", true, "the CPU clients run echo cancellation, noise suppression and gain control, as with a real microphone and speaker")
 	f.BoolVar(&noClient, "no-cpu", false, "skip the CPU measurement (it runs this binary as two headless clients)")
 	f.IntVar(&soak, "soak", 0, "instead of the timings, make this many calls in a row and report both clients' RSS")
 	f.DurationVar(&soakHold, "soak-hold", bench.DefaultSoakHold, "how long each --soak call stays up once video is decoded")
