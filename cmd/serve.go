@@ -16,6 +16,7 @@ import (
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/server/proto"
 	"github.com/termcall/termcall/server/relay"
+	"github.com/termcall/termcall/server/store"
 )
 
 // serveCommand returns the `termcall serve` command, which runs the signaling
@@ -35,6 +36,8 @@ func serveCommand() *cobra.Command {
 		turnTLS    int
 		turnName   string
 		turnAllocs int
+		sc         store.Config
+		natsURLs   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -86,6 +89,27 @@ func serveCommand() *cobra.Command {
 			} else if turnExtIP != "" || turnPorts != "" || turnSecret != "" {
 				return fmt.Errorf("--turn-external-ip, --turn-ports and --turn-secret need --turn")
 			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			for _, u := range strings.Split(natsURLs, ",") {
+				if u = strings.TrimSpace(u); u != "" {
+					sc.URLs = append(sc.URLs, u)
+				}
+			}
+			if sc.NodeName == "" {
+				sc.NodeName = defaultNodeName()
+			}
+			sc.Logger = opts.Logger.With("component", "state")
+			st, err := store.Open(ctx, sc)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			opts.State = st
+			opts.Logger = opts.Logger.With("node", sc.NodeName)
+			opts.Logger.Info("state", "mode", st.Mode())
 			srv, err := server.New(opts)
 			if err != nil {
 				return err
@@ -94,10 +118,6 @@ func serveCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "listening %s\n", srv.URL())
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
 			<-ctx.Done()
 			opts.Logger.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -132,7 +152,21 @@ func serveCommand() *cobra.Command {
 	fl.StringVar(&opts.TLSCertFile, "tls-cert", "", "serve wss:// with this PEM certificate (chain); needs --tls-key")
 	fl.StringVar(&opts.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.MarkFlagsRequiredTogether("tls-cert", "tls-key")
+	fl.StringVar(&sc.DataDir, "data", "", "keep sessions, calls and invitations in this directory (the embedded NATS JetStream store), so a restart keeps calls; default: memory only")
+	fl.StringVar(&natsURLs, "nats", "", "use this NATS cluster with JetStream (nats://HOST:PORT[,...]) instead of the embedded server")
+	fl.IntVar(&sc.Replicas, "nats-replicas", 1, "with --nats: replicas of the state buckets (3 on a 3-node cluster)")
+	fl.StringVar(&sc.NodeName, "node-name", "", "this node's name, in logs and the state lease (default: the host name)")
+	cmd.MarkFlagsMutuallyExclusive("data", "nats")
 	return cmd
+}
+
+// defaultNodeName is the host name: a restarted node of the same name takes
+// its state lease over at once.
+func defaultNodeName() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "termcall"
 }
 
 // turnConfig builds the embedded TURN server's configuration from the

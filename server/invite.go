@@ -23,6 +23,7 @@ type invite struct {
 	sentAt      time.Time
 	seq         uint64 // creation order: orders invitations sent at the same instant
 	timer       Timer
+	overdue     bool // restored after its deadline: fires when its users are back (durable.go)
 	// The sponsor's setSelfInfo when they sent it.
 	sponsorNickName, sponsorAvatar string
 }
@@ -95,12 +96,15 @@ func (s *Server) stopRinging(t *tx, inv *invite, u string) {
 	}
 	inv.room.pending = slices.DeleteFunc(inv.room.pending, func(p string) bool { return p == u })
 	t.touch(u)
+	t.saveInvite(inv)
+	t.saveRoom(inv.room)
 	if len(inv.pending) == 0 {
-		s.closeInvite(inv)
+		s.closeInvite(t, inv)
 	}
 }
 
-func (s *Server) closeInvite(inv *invite) {
+func (s *Server) closeInvite(t *tx, inv *invite) {
+	t.saveInvite(inv)
 	inv.stopTimer()
 	delete(s.invites, inv.id)
 	delete(inv.room.invites, inv.id)
@@ -253,8 +257,10 @@ func (s *Server) handleInvite(t *tx, c *conn, f proto.Frame) (any, *proto.Error)
 			proto.InviteAnswer{InviteID: inv.id, Sponsor: u, UserID: v, Busy: true, Data: data})
 		t.push(v, proto.TypeInviteMissed, proto.InviteEnd{InviteID: inv.id, Sponsor: u, Reason: proto.ReasonBusy})
 	}
+	t.saveInvite(inv)
+	t.saveRoom(r)
 	if len(inv.pending) == 0 {
-		s.closeInvite(inv)
+		s.closeInvite(t, inv)
 	} else if req.Timeout > 0 {
 		inv.timer = s.afterFunc(time.Duration(req.Timeout)*time.Second, func() { s.inviteTimedOut(inv) })
 	}

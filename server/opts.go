@@ -62,7 +62,11 @@ type Options struct {
 	// TURN, if set, runs an embedded TURN server with the server; each
 	// login reply adds it to ICEServers with a credential for that user
 	// (relay.Config; its Now and Logger default to the server's).
-	TURN   *relay.Config
+	TURN *relay.Config
+	// State, if set, keeps sessions, calls and invitations across restarts
+	// (durable.go; server/store keeps them in NATS JetStream). Nil keeps
+	// them in memory only.
+	State  StateStore
 	Logger *slog.Logger // nil discards logs
 	// Clock runs the server's timers and timestamps (clock.go); nil is the
 	// real clock. Tests set a fake one.

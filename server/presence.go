@@ -129,6 +129,7 @@ func (s *Server) handleSetSelfInfo(t *tx, c *conn, f proto.Frame) (any, *proto.E
 		return nil, perr
 	}
 	c.sess.nickName, c.sess.avatar = req.NickName, req.Avatar
+	t.saveSession(c.sess.userID)
 	t.touch(c.sess.userID) // watchers get a presence push if it changed
 	return struct{}{}, nil
 }

@@ -93,6 +93,7 @@ func (s *Server) newRoom(t *tx, inviter string, callType int, groupID string, is
 		invites:  make(map[string]*invite),
 	}
 	s.rooms[id] = r
+	t.saveRoom(r)
 	s.addMember(t, r, inviter)
 	return r
 }
@@ -102,6 +103,7 @@ func (s *Server) addMember(t *tx, r *room, u string) *member {
 	r.members = append(r.members, m)
 	s.inRoom[u] = r
 	t.touch(u)
+	t.saveRoom(r)
 	if len(r.members) == 2 && r.startedAt.IsZero() {
 		r.startedAt = s.now()
 	}
@@ -122,6 +124,7 @@ func (s *Server) leave(t *tx, r *room, u, reason string) {
 	r.members = slices.DeleteFunc(r.members, func(m *member) bool { return m.userID == u })
 	delete(s.inRoom, u)
 	t.touch(u)
+	t.saveRoom(r)
 	t.pushAll(r.memberIDs(), proto.TypeMemberLeft, proto.MemberEvent{RoomID: r.id, UserID: u, Reason: reason})
 	endReason := reason
 	if (reason == proto.ReasonHangup || reason == proto.ReasonMediaFailed) && r.startedAt.IsZero() {
@@ -144,6 +147,7 @@ func (s *Server) settle(t *tx, r *room, reason, by, leaver string) {
 
 func (s *Server) endCall(t *tx, r *room, reason, by, leaver string) {
 	r.ended = true
+	t.saveRoom(r)
 	cancelReason := proto.ReasonCallEnded
 	if reason == proto.ReasonCancelled {
 		cancelReason = proto.ReasonCancelled
@@ -153,7 +157,7 @@ func (s *Server) endCall(t *tx, r *room, reason, by, leaver string) {
 			t.push(u, proto.TypeInviteCancelled, proto.InviteEnd{InviteID: inv.id, Sponsor: inv.sponsor, Reason: cancelReason})
 			s.stopRinging(t, inv, u)
 		}
-		s.closeInvite(inv)
+		s.closeInvite(t, inv)
 	}
 	duration := 0
 	if !r.startedAt.IsZero() {
@@ -218,6 +222,7 @@ func (s *Server) handleSwitchCallType(t *tx, c *conn, f proto.Frame) (any, *prot
 		return nil, errf(proto.CodeWrongState, "the call is already of type %d", req.CallType)
 	}
 	r.callType = req.CallType
+	t.saveRoom(r)
 	t.pushAll(r.memberIDs(), proto.TypeCallTypeChanged, proto.CallTypeChanged{RoomID: r.id, CallType: r.callType, UserID: u})
 	return struct{}{}, nil
 }
@@ -234,6 +239,7 @@ func (s *Server) handleMediaState(t *tx, c *conn, f proto.Frame) (any, *proto.Er
 	}
 	m := r.member(u)
 	m.audio, m.video = req.Audio, req.Video
+	t.saveRoom(r)
 	t.pushAll(r.others(u), proto.TypeMediaState, proto.MediaState{RoomID: r.id, UserID: u, Audio: m.audio, Video: m.video})
 	return struct{}{}, nil
 }

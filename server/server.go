@@ -48,6 +48,7 @@ type Server struct {
 	mu        sync.Mutex
 	closed    bool
 	started   bool
+	restored  bool // Start has loaded Options.State
 	listener  net.Listener
 	httpSrv   *http.Server
 	turn      *relay.Server // nil without Options.TURN
@@ -114,9 +115,22 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Start listens on Options.Addr and serves in the background. It returns
-// once the listener is open.
+// Start restores the stored state (Options.State), listens on
+// Options.Addr and serves in the background. It returns once the listener
+// is open.
 func (s *Server) Start() error {
+	s.mu.Lock()
+	first := !s.started && !s.closed && !s.restored
+	s.restored = true
+	s.mu.Unlock()
+	if first && s.opts.State != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		err := s.restore(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -202,7 +216,22 @@ func (s *Server) urlLocked() string {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", s.serveWS)
+	mux.HandleFunc("/healthz", s.serveHealth)
 	return mux
+}
+
+// serveHealth answers 200 when the server can keep what it is told: its
+// state store (if any) is connected and holds this node's lease; 503
+// otherwise. Load balancers and orchestrators poll it.
+func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if st := s.opts.State; st != nil && !st.Ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintln(w, "not ready: the state store (NATS JetStream) is not available")
+		return
+	}
+	_, _ = fmt.Fprintln(w, "ok")
 }
 
 // Shutdown stops listening, closes every connection with a close frame,

@@ -89,6 +89,7 @@ func (s *Server) handleLogin(t *tx, c *conn, f proto.Frame) (any, *proto.Error) 
 		sess := &session{userID: u, sessionID: sid, conn: c}
 		s.sessions[u] = sess
 		c.sess = sess
+		t.saveSession(u)
 	}
 	s.releaseLocked(c) // logged in: no longer counted against the admission caps
 	t.bind(u, c)
@@ -112,6 +113,9 @@ func (s *Server) handleLogin(t *tx, c *conn, f proto.Frame) (any, *proto.Error) 
 	// reconnect) are delivered after the reply.
 	if inv := s.ringing[u]; inv != nil {
 		t.push(u, proto.TypeInvited, inv.invitedBody())
+	}
+	if resumed {
+		s.dueOnResumeLocked(t, u)
 	}
 	s.log.Info("login", "user", u, "resumed", resumed)
 	return reply, nil
@@ -151,6 +155,7 @@ func (s *Server) endSession(t *tx, sess *session, reason string) {
 	sess.stopGrace()
 	if s.sessions[sess.userID] == sess {
 		delete(s.sessions, sess.userID)
+		t.saveSession(sess.userID)
 	}
 	if r := s.inRoom[sess.userID]; r != nil {
 		s.leave(t, r, sess.userID, reason)

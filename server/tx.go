@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/termcall/termcall/server/proto"
+	"github.com/termcall/termcall/server/store"
 )
 
 type opKind int
@@ -30,6 +31,8 @@ type tx struct {
 	s       *Server
 	ops     []op
 	touched map[string]struct{} // users whose presence may have changed
+	saves   map[string]struct{} // state records changed (durable.go)
+	then    []func()            // run after the frames are handed out, without locks
 }
 
 // apply runs fn under the state lock, then delivers what it produced.
@@ -37,16 +40,31 @@ type tx struct {
 // released.
 func (s *Server) apply(fn func(t *tx)) {
 	t := &tx{s: s}
+	var writes []store.Write
 	func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		fn(t)
 		s.publishPresence(t)
+		writes = s.writesLocked(t)
 		s.outMu.Lock()
 	}()
-	defer s.outMu.Unlock()
-	t.run()
+	func() {
+		defer s.outMu.Unlock()
+		if len(writes) > 0 {
+			// On record before anyone hears of it; in order, under outMu.
+			s.persist(writes)
+		}
+		t.run()
+	}()
+	for _, fn := range t.then {
+		fn()
+	}
 }
+
+// afterwards runs fn once this transaction's frames are out: a follow-up
+// transaction whose frames must come after them.
+func (t *tx) afterwards(fn func()) { t.then = append(t.then, fn) }
 
 func (t *tx) run() {
 	r := t.s.router

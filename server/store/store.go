@@ -1,0 +1,417 @@
+// Package store keeps the signaling server's state in NATS JetStream. It
+// runs an in-process NATS server (embedded, the default) or connects to an
+// external cluster, and offers the server one key-value bucket of records.
+// The server decides what the records mean; this package stores bytes under
+// keys, durably when the bucket is file-backed.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	// Bucket is the KV bucket of the signaling state.
+	Bucket = "termcall_state"
+	// LeaseBucket holds the lease of the node that serves the state.
+	LeaseBucket = "termcall_nodes"
+
+	leaseKey = "lease"
+	// LeaseTTL is how long a lease outlives its node's last refresh: a
+	// node killed with -9 blocks another node for at most this long (the
+	// same node name takes its lease over at once).
+	LeaseTTL     = 10 * time.Second
+	leaseRefresh = LeaseTTL / 3
+
+	readyWait = 10 * time.Second
+	opTimeout = 5 * time.Second
+	// Deleted records leave a marker each; markers older than this are
+	// purged so the bucket does not grow with every call ever made.
+	markerAge   = 5 * time.Minute
+	janitorTick = 5 * time.Minute
+)
+
+// ErrLeaseHeld means another node serves the state this node was given.
+var ErrLeaseHeld = errors.New("store: another node serves this state")
+
+// Config says where the state lives.
+type Config struct {
+	// NodeName names this node: the embedded NATS server and the lease.
+	NodeName string
+	// DataDir keeps the embedded server's JetStream store on disk; empty
+	// keeps it in memory, lost at exit. Not used with URLs.
+	DataDir string
+	// URLs of an external NATS cluster with JetStream; empty runs the
+	// embedded server.
+	URLs []string
+	// Replicas of the buckets on an external cluster (default 1).
+	Replicas int
+	Logger   *slog.Logger
+}
+
+// Write is one change to a record: a new value, or a deletion.
+type Write struct {
+	Key    string
+	Value  []byte
+	Delete bool
+}
+
+// Store is an open state bucket. Its methods are safe for concurrent use.
+type Store struct {
+	log  *slog.Logger
+	mode string
+	ns   *natsserver.Server // nil with an external cluster
+	tmp  string             // the embedded server's private store dir without DataDir
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	kv   jetstream.KeyValue
+
+	leases jetstream.KeyValue
+	node   string
+
+	mu      sync.Mutex
+	leaseOK bool
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	closed  sync.Once
+}
+
+// Open starts or connects to NATS, opens the buckets and takes the lease
+// of the state for cfg.NodeName.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if !validNodeName(cfg.NodeName) {
+		return nil, fmt.Errorf("store: node name %q: want 1-64 of [A-Za-z0-9._-]", cfg.NodeName)
+	}
+	if len(cfg.URLs) > 0 && cfg.DataDir != "" {
+		return nil, errors.New("store: a data directory is for the embedded NATS server; an external cluster keeps its own")
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	s := &Store{log: cfg.Logger, node: cfg.NodeName}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	storage := jetstream.MemoryStorage
+	if len(cfg.URLs) > 0 {
+		url := strings.Join(cfg.URLs, ",")
+		nc, err := nats.Connect(url, nats.Name("termcall serve "+cfg.NodeName),
+			nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), nats.Timeout(opTimeout))
+		if err != nil {
+			return nil, fmt.Errorf("store: connect to %s: %w", url, err)
+		}
+		s.nc, storage = nc, jetstream.FileStorage
+		s.mode = "nats cluster " + url
+	} else {
+		if err := s.startEmbedded(cfg); err != nil {
+			return nil, err
+		}
+		if cfg.DataDir != "" {
+			storage = jetstream.FileStorage
+		}
+	}
+	if err := s.openBuckets(ctx, storage, cfg.Replicas); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.takeLease(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	bg, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.wg.Add(2)
+	go s.keepLease(bg)
+	go s.janitor(bg)
+	return s, nil
+}
+
+// validNodeName keeps node names usable as NATS server names and in logs.
+func validNodeName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) startEmbedded(cfg Config) error {
+	dir := cfg.DataDir
+	if dir == "" {
+		// JetStream wants a store directory even when every stream is in
+		// memory; a private one keeps two servers from sharing it.
+		tmp, err := os.MkdirTemp("", "termcall-nats-")
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		dir, s.tmp = tmp, tmp
+		s.mode = "embedded nats, state in memory"
+	} else {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("store: data directory: %w", err)
+		}
+		s.mode = "embedded nats, state in " + dir
+	}
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		ServerName: cfg.NodeName,
+		DontListen: true, // only this process reaches it
+		JetStream:  true,
+		StoreDir:   dir,
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		s.removeTmp()
+		return fmt.Errorf("store: embedded nats: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(readyWait) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		s.removeTmp()
+		return errors.New("store: the embedded nats server did not become ready")
+	}
+	s.ns = ns
+	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name("termcall serve "+cfg.NodeName))
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("store: connect to the embedded nats server: %w", err)
+	}
+	s.nc = nc
+	return nil
+}
+
+func (s *Store) openBuckets(ctx context.Context, storage jetstream.StorageType, replicas int) error {
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return fmt.Errorf("store: jetstream: %w", err)
+	}
+	s.js = js
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	s.kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      Bucket,
+		Description: "termcall signaling state: sessions, calls, invitations",
+		History:     1,
+		Storage:     storage,
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("store: bucket %s (is JetStream enabled on the NATS server?): %w", Bucket, err)
+	}
+	s.leases, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      LeaseBucket,
+		Description: "termcall serve nodes: who serves the state",
+		History:     1,
+		TTL:         LeaseTTL, // a lease not refreshed expires
+		Storage:     storage,
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("store: bucket %s: %w", LeaseBucket, err)
+	}
+	return nil
+}
+
+// takeLease makes this node the one that serves the state. A lease left by
+// a node of the same name (this node before a crash) is taken over; one of
+// another live node is refused: several nodes need the NATS router, which
+// termcall does not have yet.
+func (s *Store) takeLease(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	_, err := s.leases.Create(ctx, leaseKey, []byte(s.node))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		e, gerr := s.leases.Get(ctx, leaseKey)
+		if gerr != nil {
+			return fmt.Errorf("store: lease: %w", gerr)
+		}
+		if holder := string(e.Value()); holder != s.node {
+			return fmt.Errorf("%w: node %q holds it (it expires %v after that node stops)", ErrLeaseHeld, holder, LeaseTTL)
+		}
+		_, err = s.leases.Update(ctx, leaseKey, []byte(s.node), e.Revision())
+	}
+	if err != nil {
+		return fmt.Errorf("store: lease: %w", err)
+	}
+	s.mu.Lock()
+	s.leaseOK = true
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Store) keepLease(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(leaseRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := func() error {
+			ctx, cancel := context.WithTimeout(ctx, opTimeout)
+			defer cancel()
+			e, err := s.leases.Get(ctx, leaseKey)
+			switch {
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+				_, err = s.leases.Create(ctx, leaseKey, []byte(s.node))
+				return err
+			case err != nil:
+				return err
+			case string(e.Value()) != s.node:
+				return fmt.Errorf("%w: node %q took it", ErrLeaseHeld, e.Value())
+			}
+			_, err = s.leases.Update(ctx, leaseKey, []byte(s.node), e.Revision())
+			return err
+		}()
+		s.mu.Lock()
+		was := s.leaseOK
+		s.leaseOK = err == nil
+		s.mu.Unlock()
+		if err != nil && was && ctx.Err() == nil {
+			s.log.Error("state lease not refreshed", "err", err)
+		} else if err == nil && !was {
+			s.log.Info("state lease refreshed again")
+		}
+	}
+}
+
+// janitor purges old delete markers.
+func (s *Store) janitor(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(janitorTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.kv.PurgeDeletes(ctx, jetstream.DeleteMarkersOlderThan(markerAge)); err != nil && ctx.Err() == nil {
+			s.log.Warn("state: old delete markers not purged", "err", err)
+		}
+	}
+}
+
+// Mode says where the state lives, for the log.
+func (s *Store) Mode() string { return s.mode }
+
+// Ready reports whether NATS is connected, JetStream answers and this
+// node holds the lease.
+func (s *Store) Ready() bool {
+	if s.ns != nil && (!s.ns.Running() || !s.ns.JetStreamEnabled()) {
+		return false
+	}
+	s.mu.Lock()
+	ok := s.leaseOK
+	s.mu.Unlock()
+	return ok && s.nc.IsConnected()
+}
+
+// Load returns every record in the bucket.
+func (s *Store) Load(ctx context.Context) (map[string][]byte, error) {
+	w, err := s.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("store: load: %w", err)
+	}
+	defer func() { _ = w.Stop() }()
+	out := make(map[string][]byte)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("store: load: %w", ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("store: load: the watcher stopped")
+			}
+			if e == nil {
+				return out, nil // the initial values are all in
+			}
+			out[e.Key()] = e.Value()
+		}
+	}
+}
+
+// Apply stores the writes in order. They are published at once and then
+// awaited, so a batch costs about one round trip, not one per key.
+func (s *Store) Apply(ctx context.Context, ws []Write) error {
+	futs := make([]jetstream.PubAckFuture, 0, len(ws))
+	for _, w := range ws {
+		m := nats.NewMsg("$KV." + Bucket + "." + w.Key)
+		if w.Delete {
+			// The KV protocol's delete marker, what KeyValue.Delete sends.
+			m.Header.Set("KV-Operation", "DEL")
+		} else {
+			m.Data = w.Value
+		}
+		f, err := s.js.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("store: write %s: %w", w.Key, err)
+		}
+		futs = append(futs, f)
+	}
+	var errs []error
+	for _, f := range futs {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs = append(errs, fmt.Errorf("store: write %s: %w", f.Msg().Subject, err))
+		case <-ctx.Done():
+			return fmt.Errorf("store: write: %w", ctx.Err())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases the lease (a clean stop frees it at once), closes the
+// connection and stops the embedded server. Later calls do nothing.
+func (s *Store) Close() { s.closed.Do(s.close) }
+
+func (s *Store) close() {
+	if s.stop != nil {
+		s.stop()
+		s.wg.Wait()
+	}
+	if s.leases != nil && s.nc != nil && s.nc.IsConnected() {
+		s.mu.Lock()
+		held := s.leaseOK
+		s.mu.Unlock()
+		if held {
+			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+			if e, err := s.leases.Get(ctx, leaseKey); err == nil && string(e.Value()) == s.node {
+				_ = s.leases.Delete(ctx, leaseKey, jetstream.LastRevision(e.Revision()))
+			}
+			cancel()
+		}
+	}
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	if s.ns != nil {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+	}
+	s.removeTmp()
+}
+
+func (s *Store) removeTmp() {
+	if s.tmp != "" {
+		_ = os.RemoveAll(s.tmp)
+	}
+}
