@@ -133,6 +133,9 @@ type connState struct {
 	// ctx ends with the connection; it bounds the resume hook.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// refused: the resume hook failed while the connection was up (the
+	// node answered but would not resume). Guarded by Client.mu.
+	refused bool
 }
 
 type pending struct {
@@ -306,16 +309,24 @@ func (c *Client) run(cs *connState) {
 		if c.cfg.OnDisconnect != nil {
 			c.cfg.OnDisconnect(err)
 		}
-		ws, at := c.redial()
+		c.mu.Lock()
+		last, first := c.at, c.at
+		if cs.refused {
+			// A node that takes connections but cannot resume (say, its
+			// session store is down) would hold the client forever if each
+			// round started with it: start with the next one.
+			first = (last + 1) % len(c.urls)
+		}
+		c.mu.Unlock()
+		ws, at := c.redial(first)
 		if ws == nil {
 			return
 		}
 		c.mu.Lock()
-		from := c.at
 		c.at = at
 		c.mu.Unlock()
-		if at != from {
-			c.log.Warn("signaling failed over to another server", "from", c.urls[from], "to", c.urls[at])
+		if at != last {
+			c.log.Warn("signaling failed over to another server", "from", c.urls[last], "to", c.urls[at])
 		} else {
 			c.log.Info("signaling reconnected", "server", c.urls[at])
 		}
@@ -327,18 +338,16 @@ func (c *Client) run(cs *connState) {
 // redial dials until it succeeds or the client closes (nil); it returns
 // the index of the server it reached.
 //
-// Each round starts with the server the client was on, then goes on round
-// the list. The same server first, because most drops are the client's own
-// network (a Wi-Fi change, a NAT timeout) and the node still holds the
-// session: as long as nodes do not share it, only that node can resume the
-// call. A node that is really dead costs little: it refuses the TCP
-// connect at once, or the dial timeout (DialTimeout, short) ends the try.
-// The backoff is slept between rounds, not between servers, so a live node
-// further down the list is reached at once.
-func (c *Client) redial() (*websocket.Conn, int) {
-	c.mu.Lock()
-	from := c.at
-	c.mu.Unlock()
+// Each round starts with server first, normally the one the client was
+// on, then goes on round the list. The same server first, because most
+// drops are the client's own network (a Wi-Fi change, a NAT timeout) and
+// the node still holds the session: as long as nodes do not share it,
+// only that node can resume the call. A node that is really dead costs
+// little: it refuses the TCP connect at once, or the dial timeout
+// (DialTimeout, short) ends the try. The backoff is slept between rounds,
+// not between servers, so a live node further down the list is reached
+// at once.
+func (c *Client) redial(first int) (*websocket.Conn, int) {
 	delay := c.cfg.ReconnectMin
 	for {
 		// Jitter in [delay/2, delay] so that many clients do not redial in step.
@@ -350,7 +359,7 @@ func (c *Client) redial() (*websocket.Conn, int) {
 			return nil, -1
 		case <-t.C:
 		}
-		ws, at, err := c.dialRound(c.life, from)
+		ws, at, err := c.dialRound(c.life, first)
 		if err == nil {
 			return ws, at
 		}
@@ -428,7 +437,12 @@ func (c *Client) serve(cs *connState, reconnect bool) error {
 
 func (c *Client) resume(cs *connState) {
 	if err := c.cfg.OnReconnect(cs.ctx, &Conn{c: c, cs: cs}); err != nil {
-		c.log.Warn("resume after reconnect failed", "err", err)
+		c.log.Warn("resume after reconnect failed", "err", err, "server", c.ServerURL())
+		c.mu.Lock()
+		// A hook failing because the link dropped says nothing about the
+		// node: serve ends cs.ctx before it fails the pending requests.
+		cs.refused = cs.ctx.Err() == nil
+		c.mu.Unlock()
 		_ = cs.ws.Close()
 		return
 	}

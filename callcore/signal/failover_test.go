@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -232,5 +233,30 @@ func TestDialTimeoutOnSilentServer(t *testing.T) {
 	d := time.Since(start)
 	if c.ServerURL() != live.url() || d < timeout || d > timeout+time.Second {
 		t.Fatalf("on %s after %v (dial timeout %v)", c.ServerURL(), d, timeout)
+	}
+}
+
+// TestFailoverPastRefusingNode: a node that takes the connection but
+// fails the resume (its hook errs while the link is up) does not hold the
+// client: the next round starts with the next node.
+func TestFailoverPastRefusingNode(t *testing.T) {
+	a, b := newFakeServer(t), newFakeServer(t)
+	var self atomic.Pointer[Client]
+	c := dial(t, Config{
+		URLs:         []string{a.url(), b.url()},
+		ReconnectMin: 10 * time.Millisecond, ReconnectMax: 20 * time.Millisecond,
+		OnReconnect: func(ctx context.Context, conn *Conn) error {
+			if self.Load().ServerURL() == a.url() {
+				return conn.Request(ctx, "fail", nil, nil) // a answers with an error frame
+			}
+			return conn.Request(ctx, "login", map[string]string{"sessionID": "s1"}, nil)
+		},
+	})
+	self.Store(c)
+	a.waitLive(t, 1)
+	a.dropAll() // a lives on, but will not resume
+	eventually(t, "resumed on b", func() bool { return c.ServerURL() == b.url() && c.Reconnects() == 1 && c.Connected() })
+	if n := a.conns.Load(); n != 2 {
+		t.Fatalf("%d connections to a, want the first and one refused resume", n)
 	}
 }
