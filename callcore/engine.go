@@ -41,6 +41,7 @@ type CallInfo struct {
 // Engine is one user's call engine. Its methods are safe for concurrent use.
 type Engine struct {
 	cfg       Config
+	servers   []string // cfg.ServerURL or cfg.ServerURLs; never changes
 	log       *slog.Logger
 	factory   MediaFactory
 	sessionID string
@@ -82,8 +83,9 @@ type invitation struct {
 
 // New creates an engine. It does not connect: Login does.
 func New(cfg Config, opts ...Option) (*Engine, error) {
-	if cfg.ServerURL == "" {
-		return nil, fmt.Errorf("%w: empty server URL", ErrInvalidArgument)
+	servers, err := serverList(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.GroupTimeout < 0 || cfg.GroupTimeout > proto.MaxTimeout {
 		return nil, fmt.Errorf("%w: group timeout %d", ErrInvalidArgument, cfg.GroupTimeout)
@@ -118,6 +120,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		life:      life,
 		endLife:   endLife,
 		cfg:       cfg,
+		servers:   servers,
 		log:       logger.With("component", "callcore"),
 		logLevel:  lv,
 		factory:   o.media,

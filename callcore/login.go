@@ -45,7 +45,7 @@ func (e *Engine) Login(ctx context.Context, userID, userSig string) error {
 	defer stopDial()
 	defer context.AfterFunc(e.life, stopDial)()
 	c, err := signal.Dial(dctx, signal.Config{
-		URL:          e.cfg.ServerURL,
+		URLs:         e.servers,
 		ReconnectMin: e.cfg.ReconnectMin,
 		ReconnectMax: e.cfg.ReconnectMax,
 		TLS:          e.cfg.TLS,

@@ -29,6 +29,10 @@ const DefaultUserSigExpire = 24 * time.Hour
 // Options configure a Client.
 type Options struct {
 	Server string // ws://HOST:PORT/ws, or wss:// for a server with TLS
+	// Servers are several nodes of one service instead of Server (set one
+	// of the two): the engine logs in to the first that answers and fails
+	// over to another when its node goes away.
+	Servers []string
 	// CAFile is a PEM file of CA certificates trusted for wss:// besides
 	// the system roots (a self-signed server's own certificate works too).
 	CAFile   string
@@ -115,7 +119,7 @@ func New(o Options) (*Client, error) {
 			engOpts = append(engOpts, callcore.WithDevices(mp.devices))
 		}
 	}
-	eng, err := callcore.New(callcore.Config{ServerURL: o.Server, SDKAppID: o.SDKAppID, GroupTimeout: o.GroupTimeout, TLS: tlsCfg}, engOpts...)
+	eng, err := callcore.New(callcore.Config{ServerURL: o.Server, ServerURLs: o.Servers, SDKAppID: o.SDKAppID, GroupTimeout: o.GroupTimeout, TLS: tlsCfg}, engOpts...)
 	if err != nil {
 		if c.media != nil {
 			_ = c.media.close()

@@ -112,7 +112,8 @@ type iceFlags struct {
 // in, as whom, and the log file.
 func addLoginFlags(cmd *cobra.Command, o *headless.Options, logFile *string, defaultUser string) {
 	f := cmd.Flags()
-	f.StringVar(&o.ServerURL, "server", proto.DefaultServerURL, "signaling server URL, ws://HOST:PORT/ws or wss://HOST:PORT/ws")
+	o.ServerURLs = []string{proto.DefaultServerURL}
+	f.Var(config.ServerFlag((*config.ServerList)(&o.ServerURLs)), "server", "signaling server URL, ws://HOST:PORT/ws or wss://HOST:PORT/ws; several, comma-separated, to fail over between")
 	f.StringVar(&o.CAFile, "ca", "", "PEM file of CA certificates to trust for a wss:// server, besides the system roots")
 	f.Uint32Var(&o.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
 	f.StringVar(&o.UserID, "user", defaultUser, "user ID to log in as")

@@ -16,7 +16,7 @@ func TestCAKeyAndFlag(t *testing.T) {
 	}
 	path := writeConfig(t, "server = \"wss://h:1/ws\"\nca = \"/etc/file.pem\"\n")
 	c, err := Load(path)
-	if err != nil || c.CA != "/etc/file.pem" || c.Server != "wss://h:1/ws" {
+	if err != nil || c.CA != "/etc/file.pem" || c.Server.String() != "wss://h:1/ws" {
 		t.Fatalf("loaded %+v, %v", c, err)
 	}
 	t.Setenv("XDG_STATE_HOME", t.TempDir())

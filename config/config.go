@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,8 +33,9 @@ func RendererNames() []string { return slices.Clone(rendererNames) }
 // Config is the client configuration.
 type Config struct {
 	// Server is the signaling server's websocket URL, ws://HOST:PORT/ws
-	// (default proto.DefaultServerURL, where `termcall serve` listens).
-	Server string `toml:"server"`
+	// (default proto.DefaultServerURL, where `termcall serve` listens), or
+	// several nodes of one service to fail over between (see ServerList).
+	Server ServerList `toml:"server"`
 	// CA is a PEM file of CA certificates trusted for a wss:// server
 	// besides the system roots (for a self-signed certificate).
 	CA string `toml:"ca"`
@@ -148,11 +148,7 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
 	}
-	if c.Server == "" {
-		bad("server is empty")
-	} else if u, err := url.Parse(c.Server); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		bad("server %q: want ws://HOST:PORT/ws", c.Server)
-	}
+	errs = append(errs, c.Server.problems()...)
 	if c.SDKAppID == 0 {
 		bad("sdkappid is 0")
 	}
@@ -200,8 +196,8 @@ func (c Config) Validate() error {
 // WithDefaults fills empty fields that have defaults (Server, LogFile,
 // Renderer).
 func (c Config) WithDefaults() (Config, error) {
-	if c.Server == "" {
-		c.Server = proto.DefaultServerURL
+	if len(c.Server) == 0 {
+		c.Server = ServerList{proto.DefaultServerURL}
 	}
 	if c.Renderer == "" {
 		c.Renderer = "auto"

@@ -27,7 +27,7 @@ func TestExampleParsesAndValidates(t *testing.T) {
 		t.Fatalf("Example() does not validate: %v", err)
 	}
 	// The example's server is where `termcall serve` listens by default.
-	if c.Server != proto.DefaultServerURL || c.SDKAppID != 1400000000 || c.User != "alice" ||
+	if c.Server.String() != proto.DefaultServerURL || c.SDKAppID != 1400000000 || c.User != "alice" ||
 		strings.Join(c.Contacts, ",") != "bob,carol" || c.Renderer != "auto" {
 		t.Fatalf("Example() decoded to %+v", c)
 	}
@@ -42,7 +42,7 @@ func TestExampleParsesAndValidates(t *testing.T) {
 
 func TestLoadRoundTrip(t *testing.T) {
 	want := Config{
-		Server: "wss://calls.example.com/ws", SDKAppID: 7, User: "bob", UserSig: "sig",
+		Server: ServerList{"wss://calls.example.com/ws"}, SDKAppID: 7, User: "bob", UserSig: "sig",
 		AudioIn: "mic", AudioOut: "spk", VideoIn: "pattern", Contacts: []string{"alice", "carol"},
 		Groups: []string{"team"}, LogFile: "/tmp/x.log", Renderer: "ascii",
 	}
@@ -58,7 +58,7 @@ func TestLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Server != want.Server || got.SDKAppID != want.SDKAppID || got.User != want.User ||
+	if got.Server.String() != want.Server.String() || got.SDKAppID != want.SDKAppID || got.User != want.User ||
 		got.UserSig != want.UserSig || got.VideoIn != want.VideoIn || got.LogFile != want.LogFile ||
 		strings.Join(got.Contacts, ",") != "alice,carol" || strings.Join(got.Groups, ",") != "team" ||
 		got.Renderer != "ascii" || got.AudioIn != "mic" || got.AudioOut != "spk" {
@@ -74,7 +74,7 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(filepath.Join(dir, "missing.toml")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing file: %v", err)
 	}
-	if c, err := LoadOptional(filepath.Join(dir, "missing.toml")); err != nil || c.Server != "" {
+	if c, err := LoadOptional(filepath.Join(dir, "missing.toml")); err != nil || c.Server.String() != "" {
 		t.Fatalf("LoadOptional missing file: %+v %v", c, err)
 	}
 	typo := filepath.Join(dir, "typo.toml")
@@ -95,7 +95,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	ok := Config{Server: "ws://h:1/ws", SDKAppID: 1, User: "a", Secret: "k"}
+	ok := Config{Server: ServerList{"ws://h:1/ws"}, SDKAppID: 1, User: "a", Secret: "k"}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +104,8 @@ func TestValidate(t *testing.T) {
 		mod  func(*Config)
 		want string
 	}{
-		{"no server", func(c *Config) { c.Server = "" }, "server is empty"},
-		{"http server", func(c *Config) { c.Server = "http://h/ws" }, "want ws://"},
+		{"no server", func(c *Config) { c.Server = nil }, "server is empty"},
+		{"http server", func(c *Config) { c.Server = ServerList{"http://h/ws"} }, "want ws://"},
 		{"no appid", func(c *Config) { c.SDKAppID = 0 }, "sdkappid"},
 		{"bad user", func(c *Config) { c.User = "a b" }, "user"},
 		{"no credentials", func(c *Config) { c.Secret = "" }, "usersig or secret"},
@@ -169,7 +169,7 @@ func TestFlagsOverrideFile(t *testing.T) {
 	if c.User != "dave" || c.UserSig != "SIG" || c.Secret != "" || c.Renderer != "ascii" || c.SDKAppID != 42 || !c.RelayOnly() {
 		t.Fatalf("flags not applied: %+v", c)
 	}
-	if c.Server != proto.DefaultServerURL || strings.Join(c.Contacts, ",") != "bob,carol" {
+	if c.Server.String() != proto.DefaultServerURL || strings.Join(c.Contacts, ",") != "bob,carol" {
 		t.Fatalf("file values lost: %+v", c)
 	}
 	if c.LogFile != filepath.Join(dir, "termcall", "termcall.log") {
@@ -212,7 +212,7 @@ func TestREADMEConfigBlockLoads(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("README's config block: %v", err)
 	}
-	if c.Server != proto.DefaultServerURL || len(c.ICEServers) != 2 || c.ICEServers[1].Credential == "" || c.NickName == "" || c.ICEPolicy != "all" {
+	if c.Server.String() != proto.DefaultServerURL || len(c.ICEServers) != 2 || c.ICEServers[1].Credential == "" || c.NickName == "" || c.ICEPolicy != "all" {
 		t.Fatalf("README's config block decoded to %+v", c)
 	}
 }

@@ -28,6 +28,10 @@ func Example() string {
 # Signaling server started with "termcall serve" (it listens on
 # ` + proto.DefaultAddr + ` unless given --addr). This is the default.
 server = "` + proto.DefaultServerURL + `"
+# Several nodes of one service: an array (on the command line,
+# --server URL1,URL2). termcall logs in to the first that answers and, when
+# its node goes away, reconnects to another.
+# server = ["wss://a.example.com/ws", "wss://b.example.com/ws"]
 # For a wss:// server whose certificate is self-signed (or from your own
 # CA): a PEM file of the CA certificates to trust besides the system roots.
 # ca = "/path/to/ca.pem"

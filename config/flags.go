@@ -28,7 +28,7 @@ type Flags struct {
 func AddFlags(fs *pflag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.StringVar(&f.Path, "config", "", "config file (default $XDG_CONFIG_HOME/termcall/config.toml)")
-	fs.StringVar(&f.c.Server, "server", "", "signaling server URL, ws://HOST:PORT/ws (default "+proto.DefaultServerURL+")")
+	fs.Var(ServerFlag(&f.c.Server), "server", "signaling server URL, ws://HOST:PORT/ws or wss://; several, comma-separated, to fail over between (default "+proto.DefaultServerURL+")")
 	fs.StringVar(&f.c.CA, "ca", "", "PEM file of CA certificates to trust for a wss:// server, besides the system roots")
 	fs.Uint32Var(&f.c.SDKAppID, "sdkappid", 0, "SDKAppID the server was started with")
 	fs.StringVar(&f.c.User, "user", "", "user ID to log in as")
@@ -95,7 +95,9 @@ func (f *Flags) Apply(fs *pflag.FlagSet, c Config) (Config, error) {
 			*dst = v
 		}
 	}
-	set("server", &c.Server, f.c.Server)
+	if fs.Changed("server") {
+		c.Server = f.c.Server
+	}
 	set("ca", &c.CA, f.c.CA)
 	if fs.Changed("sdkappid") {
 		c.SDKAppID = f.c.SDKAppID

@@ -99,7 +99,7 @@ func TestExampleICEServersBlock(t *testing.T) {
 }
 
 func TestICEServersRoundTrip(t *testing.T) {
-	want := Config{Server: "ws://h:1/ws", SDKAppID: 1, User: "a", Secret: "k", ICEServers: []ICEServer{
+	want := Config{Server: ServerList{"ws://h:1/ws"}, SDKAppID: 1, User: "a", Secret: "k", ICEServers: []ICEServer{
 		{URLs: []string{"stun:s:3478"}},
 		{URLs: []string{"turn:t:3478"}, Username: "u", Credential: "p"},
 	}}
@@ -117,7 +117,7 @@ func TestICEServersRoundTrip(t *testing.T) {
 }
 
 func TestICEServersValidate(t *testing.T) {
-	c := Config{Server: "ws://h:1/ws", SDKAppID: 1, User: "a", Secret: "k", ICEServers: []ICEServer{{Username: "u"}}}
+	c := Config{Server: ServerList{"ws://h:1/ws"}, SDKAppID: 1, User: "a", Secret: "k", ICEServers: []ICEServer{{Username: "u"}}}
 	if err := c.Validate(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "ice_servers[0]: no URL") {
 		t.Fatalf("ICE server without URLs: %v", err)
 	}
@@ -189,7 +189,7 @@ func TestServerDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Server != "ws://127.0.0.1:7788/ws" {
+	if c.Server.String() != "ws://127.0.0.1:7788/ws" {
 		t.Fatalf("default server %q", c.Server)
 	}
 }

@@ -47,7 +47,7 @@ func TestE2EInitThenServe(t *testing.T) {
 	if m == nil {
 		t.Fatalf("termcall serve --help shows no default --addr:\n%s", help)
 	}
-	if want := "ws://" + string(m[1]) + "/ws"; cfg.Server != want {
+	if want := "ws://" + string(m[1]) + "/ws"; cfg.Server.String() != want {
 		t.Fatalf("termcall init wrote server = %q, but termcall serve listens on %s by default (%s)", cfg.Server, m[1], want)
 	}
 
@@ -75,12 +75,12 @@ func TestE2EInitThenServe(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatalf("termcall serve printed no listening line within %v; stderr:\n%s", waitLong, srv.stderr.String())
 	}
-	if url != cfg.Server {
+	if url != cfg.Server.String() {
 		t.Fatalf("termcall serve listens on %s, the config written by termcall init says %s", url, cfg.Server)
 	}
 
 	// The config's user logs in with the config's server, app and secret...
-	s := &server{URL: cfg.Server}
+	s := &server{URL: cfg.Server.String()}
 	creds := []string{"--sdkappid", fmt.Sprint(cfg.SDKAppID), "--secret", cfg.Secret}
 	s.startClient(t, cfg.User, clientOpts{noUserSig: true, args: creds})
 	// ... and so does a headless client given no --server at all.

@@ -19,6 +19,7 @@ import (
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/callcore/media"
 	"github.com/termcall/termcall/client"
+	"github.com/termcall/termcall/config"
 	"github.com/termcall/termcall/server/proto"
 )
 
@@ -37,6 +38,9 @@ const (
 // Options configure Run.
 type Options struct {
 	ServerURL string // ws://HOST:PORT/ws (or wss://) of `termcall serve`
+	// ServerURLs are several nodes of one service instead of ServerURL
+	// (set one of the two), to fail over between (--server URL1,URL2).
+	ServerURLs []string
 	// CAFile is a PEM file of CA certificates trusted for wss:// besides
 	// the system roots.
 	CAFile   string
@@ -72,8 +76,10 @@ type Options struct {
 
 func (o *Options) check() error {
 	switch {
-	case o.ServerURL == "":
+	case o.ServerURL == "" && len(o.ServerURLs) == 0:
 		return fmt.Errorf("%w: no server URL", ErrBadOptions)
+	case o.ServerURL != "" && len(o.ServerURLs) > 0:
+		return fmt.Errorf("%w: both ServerURL and ServerURLs", ErrBadOptions)
 	case o.SDKAppID == 0:
 		return fmt.Errorf("%w: no SDKAppID", ErrBadOptions)
 	case o.UserID == "":
@@ -86,6 +92,14 @@ func (o *Options) check() error {
 		return fmt.Errorf("%w: negative group timeout", ErrBadOptions)
 	case len(o.Self.NickName) > proto.MaxNickName || len(o.Self.Avatar) > proto.MaxAvatar:
 		return fmt.Errorf("%w: nickname at most %d bytes, avatar at most %d", ErrBadOptions, proto.MaxNickName, proto.MaxAvatar)
+	}
+	servers := config.ServerList(o.ServerURLs)
+	if o.ServerURL != "" {
+		servers = config.ServerList{o.ServerURL}
+	}
+	// Here rather than at the dial: the error names the bad URL of a list.
+	if err := servers.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}
 	return nil
 }
@@ -154,7 +168,7 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 		auto:    make(chan inviteSummary, 16),
 	}
 	co := client.Options{
-		Server: opts.ServerURL, CAFile: opts.CAFile, SDKAppID: opts.SDKAppID, UserID: opts.UserID,
+		Server: opts.ServerURL, Servers: opts.ServerURLs, CAFile: opts.CAFile, SDKAppID: opts.SDKAppID, UserID: opts.UserID,
 		UserSig: opts.UserSig, Secret: opts.Secret, UserSigExpire: opts.UserSigExpire,
 		GroupTimeout: opts.GroupTimeout, Logger: opts.Logger,
 	}

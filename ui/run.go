@@ -31,7 +31,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 	var model *Model
 	sinks := func(viewID string) video.Sink { return model.ViewSink(viewID) }
 	c, err := client.New(client.Options{
-		Server: cfg.Server, CAFile: cfg.CA, SDKAppID: cfg.SDKAppID, UserID: cfg.User, UserSig: cfg.UserSig, Secret: cfg.Secret,
+		Servers: cfg.Server, CAFile: cfg.CA, SDKAppID: cfg.SDKAppID, UserID: cfg.User, UserSig: cfg.UserSig, Secret: cfg.Secret,
 		Media: mediaSpec(cfg, sinks), Logger: log,
 	})
 	if err != nil {

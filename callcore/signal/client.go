@@ -7,6 +7,11 @@
 // connections that have not logged in still admits the reconnect; a
 // logout forgets it.
 //
+// The client may be given several servers (nodes sharing one session
+// store). It dials them in order until one answers, and a redial after a
+// drop tries the node it was on first, then the others in turn: see
+// redial. The resume URL goes to whichever node is dialled.
+//
 // Each connection has exactly one reader goroutine (which also owns the
 // reconnect loop) and one writer goroutine. Replies and pushes are handled
 // on the reader goroutine in the order the server sent them, so a caller
@@ -24,6 +29,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +43,11 @@ import (
 const (
 	DefaultReconnectMin = 100 * time.Millisecond
 	DefaultReconnectMax = 3 * time.Second
+	// DefaultDialTimeout bounds one dial (TCP, TLS, websocket upgrade) to
+	// one server: a node that is down without refusing (unplugged, hung)
+	// must not hold up the failover to the next. 3 s still leaves a TLS
+	// handshake over a slow link (4 round trips of 500 ms) room to finish.
+	DefaultDialTimeout = 3 * time.Second
 	// DefaultReadTimeout is how long the connection may stay silent. The
 	// server pings every 20 s, so 45 s means two missed pings.
 	DefaultReadTimeout  = 45 * time.Second
@@ -54,9 +66,15 @@ type ApplyFunc func(body json.RawMessage) error
 type Config struct {
 	// URL is the server's websocket address, ws://host:port/ws.
 	URL string
-	// ReconnectMin and ReconnectMax bound the backoff between redials.
+	// URLs are several servers (nodes of one service) instead of URL:
+	// set one of the two. They are dialled in order until one answers.
+	URLs []string
+	// ReconnectMin and ReconnectMax bound the backoff between redials,
+	// which applies to a full round over the servers, not to each one.
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
+	// DialTimeout bounds one dial to one server (DefaultDialTimeout).
+	DialTimeout time.Duration
 	// ReadTimeout and WriteTimeout bound silence and one write.
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
@@ -84,6 +102,7 @@ type Config struct {
 // Client is a signaling connection that redials when it drops.
 type Client struct {
 	cfg    Config
+	urls   []string // cfg.URL or cfg.URLs
 	log    *slog.Logger
 	dialer websocket.Dialer
 
@@ -100,6 +119,7 @@ type Client struct {
 	ready   bool       // cur accepts ordinary requests
 	nextID  uint64
 	resumed int // reconnects whose resume hook succeeded
+	at      int // index in urls of the current (or last) connection
 	// The session of the last successful login, named in redial URLs.
 	sessUser, sessID string
 }
@@ -113,6 +133,9 @@ type connState struct {
 	// ctx ends with the connection; it bounds the resume hook.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// refused: the resume hook failed while the connection was up (the
+	// node answered but would not resume). Guarded by Client.mu.
+	refused bool
 }
 
 type pending struct {
@@ -133,9 +156,24 @@ func (h *Conn) Request(ctx context.Context, typ string, body any, apply ApplyFun
 	return h.c.request(ctx, h.cs, typ, body, apply)
 }
 
-// Dial connects to cfg.URL and starts the client's goroutines. The first
-// connection is not retried: a failure is returned.
+// Dial connects to cfg.URL (or the first of cfg.URLs that answers) and
+// starts the client's goroutines. The first connection is not retried:
+// when no server answers, the error says why for each.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	urls := cfg.URLs
+	switch {
+	case cfg.URL != "" && len(urls) > 0:
+		return nil, fmt.Errorf("%w: both URL and URLs", ErrBadConfig)
+	case cfg.URL != "":
+		urls = []string{cfg.URL}
+	case len(urls) == 0:
+		return nil, fmt.Errorf("%w: no server URL", ErrBadConfig)
+	}
+	for i, u := range urls {
+		if u == "" {
+			return nil, fmt.Errorf("%w: server URL %d of %d is empty", ErrBadConfig, i+1, len(urls))
+		}
+	}
 	if cfg.ReconnectMin <= 0 {
 		cfg.ReconnectMin = DefaultReconnectMin
 	}
@@ -151,37 +189,87 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{
-		cfg:     cfg,
-		log:     log,
-		dialer:  websocket.Dialer{HandshakeTimeout: 10 * time.Second, TLSClientConfig: cfg.TLS},
+		cfg:  cfg,
+		urls: slices.Clone(urls),
+		log:  log,
+		// HandshakeTimeout bounds the TCP connect too: gorilla applies it
+		// to the whole DialContext.
+		dialer:  websocket.Dialer{HandshakeTimeout: cfg.DialTimeout, TLSClientConfig: cfg.TLS},
 		closing: make(chan struct{}),
 	}
 	c.life, c.endLife = context.WithCancel(context.Background())
-	ws, err := c.dial(ctx)
+	ws, at, err := c.dialRound(ctx, 0)
 	if err != nil {
 		c.endLife()
 		return nil, err
 	}
+	c.log.Info("signaling connected", "server", c.urls[at])
+	c.at = at
 	cs := c.install(ws, false)
 	c.wg.Add(1)
 	go c.run(cs)
 	return c, nil
 }
 
-func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
-	u := c.cfg.URL
+// dialRound tries each server once, starting at index from and going
+// round the list; it returns the first connection made and its index, or
+// every server's error.
+func (c *Client) dialRound(ctx context.Context, from int) (*websocket.Conn, int, error) {
+	var errs dialErrors
+	for k := range c.urls {
+		i := (from + k) % len(c.urls)
+		c.log.Debug("dialing signaling server", "server", c.urls[i])
+		ws, err := c.dial(ctx, c.urls[i])
+		if err == nil {
+			return ws, i, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break // closed or given up: the other servers need not be tried
+		}
+		if len(c.urls) > 1 {
+			c.log.Debug("signaling server did not answer", "server", c.urls[i], "err", err)
+		}
+	}
+	if len(errs) == 1 {
+		return nil, -1, errs[0]
+	}
+	return nil, -1, errs
+}
+
+// dialErrors are the failed dials of one round, one per server; errors.Is
+// and errors.As see each (ErrUntrustedCert, say).
+type dialErrors []error
+
+func (e dialErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	// On one line, unlike errors.Join: it ends up in one log or ERROR line.
+	return "no server answered: " + strings.Join(msgs, "; ")
+}
+
+func (e dialErrors) Unwrap() []error { return e }
+
+// dial connects to the server at base, naming the session to resume.
+func (c *Client) dial(ctx context.Context, base string) (*websocket.Conn, error) {
+	u := base
 	c.mu.Lock()
 	user, sid := c.sessUser, c.sessID
 	c.mu.Unlock()
 	if sid != "" {
 		ru, err := proto.ResumeURL(u, user, sid)
 		if err != nil {
-			return nil, fmt.Errorf("dial %s: %w", c.cfg.URL, err)
+			return nil, fmt.Errorf("dial %s: %w", base, err)
 		}
 		u = ru
 	}
@@ -195,11 +283,11 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 		if certErr, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
 			err = fmt.Errorf("%w: %w", ErrUntrustedCert, certErr.Err)
 		}
-		// cfg.URL, not u: the sessionID stays out of logs.
+		// base, not u: the sessionID stays out of logs.
 		if resp != nil {
-			return nil, fmt.Errorf("dial %s: %w (HTTP %s)", c.cfg.URL, err, resp.Status)
+			return nil, fmt.Errorf("dial %s: %w (HTTP %s)", base, err, resp.Status)
 		}
-		return nil, fmt.Errorf("dial %s: %w", c.cfg.URL, err)
+		return nil, fmt.Errorf("dial %s: %w", base, err)
 	}
 	ws.SetReadLimit(proto.MaxFrameSize)
 	return ws, nil
@@ -221,17 +309,45 @@ func (c *Client) run(cs *connState) {
 		if c.cfg.OnDisconnect != nil {
 			c.cfg.OnDisconnect(err)
 		}
-		ws := c.redial()
+		c.mu.Lock()
+		last, first := c.at, c.at
+		if cs.refused {
+			// A node that takes connections but cannot resume (say, its
+			// session store is down) would hold the client forever if each
+			// round started with it: start with the next one.
+			first = (last + 1) % len(c.urls)
+		}
+		c.mu.Unlock()
+		ws, at := c.redial(first)
 		if ws == nil {
 			return
+		}
+		c.mu.Lock()
+		c.at = at
+		c.mu.Unlock()
+		if at != last {
+			c.log.Warn("signaling failed over to another server", "from", c.urls[last], "to", c.urls[at])
+		} else {
+			c.log.Info("signaling reconnected", "server", c.urls[at])
 		}
 		cs = c.install(ws, true)
 		reconnect = true
 	}
 }
 
-// redial dials until it succeeds or the client closes (nil).
-func (c *Client) redial() *websocket.Conn {
+// redial dials until it succeeds or the client closes (nil); it returns
+// the index of the server it reached.
+//
+// Each round starts with server first, normally the one the client was
+// on, then goes on round the list. The same server first, because most
+// drops are the client's own network (a Wi-Fi change, a NAT timeout) and
+// the node still holds the session: as long as nodes do not share it,
+// only that node can resume the call. A node that is really dead costs
+// little: it refuses the TCP connect at once, or the dial timeout
+// (DialTimeout, short) ends the try. The backoff is slept between rounds,
+// not between servers, so a live node further down the list is reached
+// at once.
+func (c *Client) redial(first int) (*websocket.Conn, int) {
 	delay := c.cfg.ReconnectMin
 	for {
 		// Jitter in [delay/2, delay] so that many clients do not redial in step.
@@ -240,12 +356,12 @@ func (c *Client) redial() *websocket.Conn {
 		select {
 		case <-c.closing:
 			t.Stop()
-			return nil
+			return nil, -1
 		case <-t.C:
 		}
-		ws, err := c.dial(c.life)
+		ws, at, err := c.dialRound(c.life, first)
 		if err == nil {
-			return ws
+			return ws, at
 		}
 		c.log.Debug("redial failed", "err", err, "next", delay)
 		delay *= 2
@@ -321,7 +437,12 @@ func (c *Client) serve(cs *connState, reconnect bool) error {
 
 func (c *Client) resume(cs *connState) {
 	if err := c.cfg.OnReconnect(cs.ctx, &Conn{c: c, cs: cs}); err != nil {
-		c.log.Warn("resume after reconnect failed", "err", err)
+		c.log.Warn("resume after reconnect failed", "err", err, "server", c.ServerURL())
+		c.mu.Lock()
+		// A hook failing because the link dropped says nothing about the
+		// node: serve ends cs.ctx before it fails the pending requests.
+		cs.refused = cs.ctx.Err() == nil
+		c.mu.Unlock()
 		_ = cs.ws.Close()
 		return
 	}
@@ -511,6 +632,14 @@ func (c *Client) Notify(typ string, body any) error {
 	default:
 		return fmt.Errorf("notify %s: send queue full: %w", typ, ErrNotConnected)
 	}
+}
+
+// ServerURL is the server of the current connection, or of the last one
+// while the client redials.
+func (c *Client) ServerURL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.urls[c.at]
 }
 
 // Connected reports whether the client has a connection that accepts

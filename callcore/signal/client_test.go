@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -47,6 +48,12 @@ func newFakeServer(t *testing.T) *fakeServer {
 // startFakeServer is newFakeServer, serving wss:// with httptest's
 // certificate when tlsOn.
 func startFakeServer(t *testing.T, tlsOn bool) *fakeServer {
+	t.Helper()
+	return startFakeServerOn(t, tlsOn, nil)
+}
+
+// startFakeServerOn is startFakeServer on listener ln (nil: a free port).
+func startFakeServerOn(t *testing.T, tlsOn bool, ln net.Listener) *fakeServer {
 	t.Helper()
 	fs := &fakeServer{held: make(chan struct{}), gotHold: make(chan struct{}, 16)}
 	up := websocket.Upgrader{}
@@ -127,6 +134,10 @@ func startFakeServer(t *testing.T, tlsOn bool) *fakeServer {
 			}
 		}
 	}))
+	if ln != nil {
+		_ = fs.srv.Listener.Close()
+		fs.srv.Listener = ln
+	}
 	if tlsOn {
 		// The untrusting dial's handshake error is expected; keep it quiet.
 		fs.srv.Config.ErrorLog = log.New(io.Discard, "", 0)

@@ -4,6 +4,9 @@ import "errors"
 
 // Errors returned by the client.
 var (
+	// ErrBadConfig is returned by Dial for a Config without a server URL
+	// (or with both URL and URLs).
+	ErrBadConfig = errors.New("signal: bad config")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("signal: client closed")
 	// ErrNotConnected is returned by requests made while the connection is

@@ -84,8 +84,8 @@ func Run(ctx context.Context, o Options) error {
 			log.Warn("demo server shutdown", "err", err)
 		}
 	}()
-	cfg.Server = srv.URL()
-	log.Info("demo server", "url", cfg.Server)
+	cfg.Server = config.ServerList{srv.URL()}
+	log.Info("demo server", "url", srv.URL())
 
 	echoCtx, stopEcho := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -94,7 +94,7 @@ func Run(ctx context.Context, o Options) error {
 	go func() {
 		defer wg.Done()
 		eo := headless.Options{
-			ServerURL: cfg.Server, SDKAppID: SDKAppID, UserID: o.Echo, Secret: cfg.Secret,
+			ServerURL: srv.URL(), SDKAppID: SDKAppID, UserID: o.Echo, Secret: cfg.Secret,
 			AutoAccept: true, Logger: log.With("part", "echo"),
 			Media: headless.DefaultMediaOptions(),
 		}
