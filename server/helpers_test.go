@@ -56,7 +56,7 @@ func testOptions() Options {
 
 // runServer starts a real server on a free port; it is shut down when the
 // test ends.
-func runServer(t *testing.T, mod func(*Options)) *Server {
+func runServer(t testing.TB, mod func(*Options)) *Server {
 	t.Helper()
 	o := testOptions()
 	if mod != nil {
@@ -79,7 +79,7 @@ func runServer(t *testing.T, mod func(*Options)) *Server {
 	return s
 }
 
-func sig(t *testing.T, user string) string {
+func sig(t testing.TB, user string) string {
 	t.Helper()
 	tok, err := usersig.GenerateNow(testSecret, testAppID, user, time.Hour)
 	if err != nil {
@@ -91,7 +91,7 @@ func sig(t *testing.T, user string) string {
 // client is a test websocket client. A reader goroutine queues every frame;
 // the test goroutine takes them out by id (replies) or type (pushes).
 type client struct {
-	t       *testing.T
+	t       testing.TB
 	ws      *websocket.Conn
 	user    string
 	session string
@@ -105,12 +105,12 @@ type client struct {
 	pings   atomic.Int32 // websocket pings answered
 }
 
-func dial(t *testing.T, s *Server) *client {
+func dial(t testing.TB, s *Server) *client {
 	t.Helper()
 	return dialURL(t, s.URL())
 }
 
-func dialURL(t *testing.T, url string) *client {
+func dialURL(t testing.TB, url string) *client {
 	t.Helper()
 	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
@@ -121,7 +121,7 @@ func dialURL(t *testing.T, url string) *client {
 
 // newClient starts the reader of a dialed connection; it is closed when
 // the test ends.
-func newClient(t *testing.T, ws *websocket.Conn) *client {
+func newClient(t testing.TB, ws *websocket.Conn) *client {
 	t.Helper()
 	c := &client{t: t, ws: ws, notify: make(chan struct{}, 1), done: make(chan struct{})}
 	// gorilla's default ping handler, counting (set before the reader runs).
@@ -353,12 +353,12 @@ func (c *client) closeCode() int {
 }
 
 // login dials and logs user in with a fresh session.
-func login(t *testing.T, s *Server, user string) *client {
+func login(t testing.TB, s *Server, user string) *client {
 	t.Helper()
 	return loginSession(t, s, user, randomID())
 }
 
-func loginSession(t *testing.T, s *Server, user, session string) *client {
+func loginSession(t testing.TB, s *Server, user, session string) *client {
 	t.Helper()
 	c := dial(t, s)
 	c.user, c.session = user, session
@@ -370,7 +370,7 @@ func loginSession(t *testing.T, s *Server, user, session string) *client {
 	return c
 }
 
-func body[T any](t *testing.T, f proto.Frame) T {
+func body[T any](t testing.TB, f proto.Frame) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(f.Body, &v); err != nil {
@@ -388,7 +388,7 @@ func (c *client) invite(req proto.InviteRequest) proto.InviteReply {
 }
 
 // call sets up an answered 1:1 call from a to b and returns the room ID.
-func call(t *testing.T, a, b *client, callType int) uint32 {
+func call(t testing.TB, a, b *client, callType int) uint32 {
 	t.Helper()
 	rep := a.invite(proto.InviteRequest{Invitees: []string{b.user}, CallType: callType, Timeout: 30})
 	var inv proto.Invited
@@ -400,7 +400,7 @@ func call(t *testing.T, a, b *client, callType int) uint32 {
 
 // waitForGrace waits until the server has seen user's connection drop
 // and started the session's grace period.
-func waitForGrace(t *testing.T, s *Server, user string) {
+func waitForGrace(t testing.TB, s *Server, user string) {
 	t.Helper()
 	waitFor(t, user+"'s grace period", func() bool {
 		s.mu.Lock()
@@ -411,7 +411,7 @@ func waitForGrace(t *testing.T, s *Server, user string) {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(patience)
 	for !cond() {
