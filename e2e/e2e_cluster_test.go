@@ -119,14 +119,25 @@ func TestClusterTwoNodes(t *testing.T) {
 	bob.Expect(t, "KICKED_OUT", waitLong, nil)
 }
 
-// TestClusterNodeKilledMidCall kills the serving node with -9 mid-call:
-// the other node takes the state over, the killed node's user fails over
-// to it, the call goes on (no USER_LEAVE, no CALL_END, tones both ways),
-// and a hangup afterwards reaches the other side.
+// TestClusterNodeKilledMidCall kills a node with -9 mid-call, the serving
+// one (the other node takes the state over) or the following one (its
+// tunnel goes): the killed node's user fails over to the other node, the
+// call goes on (no USER_LEAVE, no CALL_END, tones both ways), and a hangup
+// afterwards reaches the other side.
 func TestClusterNodeKilledMidCall(t *testing.T) {
 	t.Parallel()
+	for _, killServing := range []bool{true, false} {
+		name := map[bool]string{true: "serving", false: "following"}[killServing]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clusterKillMidCall(t, killServing)
+		})
+	}
+}
+
+func clusterKillMidCall(t *testing.T, killServing bool) {
 	url := natsServer(t)
-	a := clusterServe(t, url, "node-a", "")
+	a := clusterServe(t, url, "node-a", "") // serves: it starts first
 	b := clusterServe(t, url, "node-b", "")
 	time.Sleep(time.Second)
 	alice := onNodes(t, a, "alice", true, []string{a.URL, b.URL}, "--audio-in", "tone:440", "--video-in", "none")
@@ -135,7 +146,11 @@ func TestClusterNodeKilledMidCall(t *testing.T) {
 	alice.Expect(t, "USER_ENTER", mediaWait, is(map[string]any{"userID": "bob"}))
 	bob.Expect(t, "STATS", mediaWait, hears("alice", 440))
 
-	kill9(t, a) // the serving node
+	victim := a
+	if !killServing {
+		victim = b
+	}
+	kill9(t, victim)
 	killed := time.Now()
 	for _, c := range []*client{alice, bob} {
 		c.Forget("STATS")
@@ -147,8 +162,8 @@ func TestClusterNodeKilledMidCall(t *testing.T) {
 	}
 	bob.Expect(t, "STATS", mediaWait, hears("alice", 440))
 	alice.Expect(t, "STATS", mediaWait, hears("bob", 880))
-	t.Logf("call kept %v after node-a was killed", time.Since(killed).Round(time.Second))
-	// Signaling works again through node-b: the hangup reaches bob.
+	t.Logf("call kept %v after a node was killed", time.Since(killed).Round(time.Second))
+	// Signaling works again through the node left: the hangup reaches bob.
 	alice.Send(t, "hangup")
 	bob.Expect(t, "CALL_END", waitLong, is(map[string]any{"reason": "hangup"}))
 }
