@@ -1,10 +1,13 @@
 # termcall build, test and demo targets. `make deps` installs the Debian
-# packages the cgo parts need (run as root, or with sudo available).
+# packages the cgo parts need (run as root, or with sudo available) and
+# the nats-server the cluster tests run.
 GO      ?= go
 BIN     ?= termcall
 PKGS    ?= ./...
 APT_PKGS = libopus-dev libvpx-dev libwebrtc-audio-processing-dev pkg-config g++ gcc tmux iptables iproute2
 FUZZTIME ?= 30s
+# The nats-server the cluster tests run (the version go.mod embeds).
+NATS_VERSION ?= v2.15.3
 
 .PHONY: all build deps demo test test-short fuzz bench vet clean
 
@@ -25,6 +28,9 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 	$(GO) mod download
+	@command -v nats-server >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nats-server" || { \
+		echo "installing nats-server $(NATS_VERSION)"; \
+		$(GO) install github.com/nats-io/nats-server/v2@$(NATS_VERSION); }
 
 vet:
 	$(GO) vet $(PKGS)

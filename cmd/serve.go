@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -52,8 +53,8 @@ func serveCommand() *cobra.Command {
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level: %w", err)
 			}
-			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})).
-				With("component", "server")
+			root := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			opts.Logger = root.With("component", "server")
 			if opts.Secret == "" {
 				opts.Secret = os.Getenv(config.SecretEnv)
 			}
@@ -101,13 +102,17 @@ func serveCommand() *cobra.Command {
 			if sc.NodeName == "" {
 				sc.NodeName = defaultNodeName()
 			}
-			sc.Logger = opts.Logger.With("component", "state")
+			sc.Logger = root.With("component", "state", "node", sc.NodeName)
+			sc.Cluster = len(sc.URLs) > 0 // nodes on one NATS share its state
 			st, err := store.Open(ctx, sc)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			opts.State = st
+			if sc.Cluster {
+				opts.Cluster = st
+			}
 			opts.Logger = opts.Logger.With("node", sc.NodeName)
 			opts.Logger.Info("state", "mode", st.Mode())
 			srv, err := server.New(opts)
@@ -118,14 +123,20 @@ func serveCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "listening %s\n", srv.URL())
-			<-ctx.Done()
+			var lost error
+			select {
+			case <-ctx.Done():
+			case <-srv.Lost():
+				// Another node may serve the state now: this one must not.
+				lost = errors.New("this node lost the state's lease to another node")
+			}
 			opts.Logger.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			if err := srv.Shutdown(sctx); err != nil {
-				return fmt.Errorf("shutdown: %w", err)
+				return errors.Join(lost, fmt.Errorf("shutdown: %w", err))
 			}
-			return nil
+			return lost
 		},
 	}
 	fl := cmd.Flags()
@@ -153,7 +164,7 @@ func serveCommand() *cobra.Command {
 	fl.StringVar(&opts.TLSKeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.MarkFlagsRequiredTogether("tls-cert", "tls-key")
 	fl.StringVar(&sc.DataDir, "data", "", "keep sessions, calls and invitations in this directory (the embedded NATS JetStream store), so a restart keeps calls; default: memory only")
-	fl.StringVar(&natsURLs, "nats", "", "use this NATS cluster with JetStream (nats://HOST:PORT[,...]) instead of the embedded server")
+	fl.StringVar(&natsURLs, "nats", "", "share the state on this NATS cluster with JetStream (nats://HOST:PORT[,...]) with every serve node on it, instead of the embedded server")
 	fl.IntVar(&sc.Replicas, "nats-replicas", 1, "with --nats: replicas of the state buckets (3 on a 3-node cluster)")
 	fl.StringVar(&sc.NodeName, "node-name", "", "this node's name, in logs and the state lease (default: the host name)")
 	cmd.MarkFlagsMutuallyExclusive("data", "nats")

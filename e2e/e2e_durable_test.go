@@ -58,7 +58,7 @@ func TestRestartWithDataKeepsTheCall(t *testing.T) {
 	for _, c := range []*client{alice, bob} {
 		c.ExpectNone(t, "CALL_END", 0, nil)
 		c.ExpectNone(t, "USER_LEAVE", 0, nil)
-		c.ExpectNone(t, "KICKED_OFFLINE", 0, nil)
+		c.ExpectNone(t, "KICKED_OUT", 0, nil)
 	}
 	bob.Expect(t, "STATS", mediaWait, hears("alice", 440))
 	alice.Expect(t, "STATS", mediaWait, hears("bob", 880))

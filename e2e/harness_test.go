@@ -126,12 +126,15 @@ func (p *proc) stop(t *testing.T, sig os.Signal, d time.Duration) int {
 	if sig != nil {
 		_ = p.cmd.Process.Signal(sig) // fails only if it has exited already
 	}
-	code := p.exitCode(d)
-	if code == -1 {
+	// Not exitCode: a process killed by a signal also reports -1.
+	select {
+	case <-p.exited:
+	case <-time.After(d):
 		t.Logf("%s did not exit within %v; killing it", p.name, d)
 		_ = p.cmd.Process.Kill()
 		<-p.exited
 	}
+	code := p.cmd.ProcessState.ExitCode()
 	if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
 		t.Errorf("%s: the race detector found a data race:\n%s", p.name, p.stderr.String())
 	}

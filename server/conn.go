@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"net"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -18,8 +19,8 @@ import (
 // (writeLoop); everything else talks to it through Send and close.
 type conn struct {
 	s    *Server
-	ws   *websocket.Conn // nil for in-process connections (fuzzing)
-	send chan []byte     // never closed; the writer stops on done
+	ws   socket      // nil for in-process connections (fuzzing)
+	send chan []byte // never closed; the writer stops on done
 
 	closeOnce  sync.Once
 	done       chan struct{} // closed when the connection is closing
@@ -44,7 +45,20 @@ type conn struct {
 	name atomic.Pointer[string]
 }
 
-func newConn(s *Server, ws *websocket.Conn) *conn {
+// socket is what a conn reads and writes: a client's websocket, or on a
+// cluster's serving node a websocket another node holds (remote.go).
+type socket interface {
+	ReadMessage() (messageType int, p []byte, err error)
+	WriteMessage(messageType int, data []byte) error
+	WriteControl(messageType int, data []byte, deadline time.Time) error
+	SetReadLimit(limit int64)
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+	SetPongHandler(h func(appData string) error)
+	Close() error
+}
+
+func newConn(s *Server, ws socket) *conn {
 	return &conn{
 		s:          s,
 		ws:         ws,
@@ -134,8 +148,10 @@ func (c *conn) readLoop() {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				// gorilla has sent close 1009; read out the rest so that the
 				// peer sees that close frame rather than a reset socket.
-				_ = c.ws.SetReadDeadline(time.Now().Add(closeWait))
-				_, _ = io.Copy(io.Discard, c.ws.NetConn())
+				if nc, ok := c.ws.(interface{ NetConn() net.Conn }); ok {
+					_ = c.ws.SetReadDeadline(time.Now().Add(closeWait))
+					_, _ = io.Copy(io.Discard, nc.NetConn())
+				}
 			} else if !c.closing() && !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
 				s.log.Debug("read", "user", c.userID(), "err", err)
 			}

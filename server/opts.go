@@ -66,8 +66,12 @@ type Options struct {
 	// State, if set, keeps sessions, calls and invitations across restarts
 	// (durable.go; server/store keeps them in NATS JetStream). Nil keeps
 	// them in memory only.
-	State  StateStore
-	Logger *slog.Logger // nil discards logs
+	State StateStore
+	// Cluster, with State, lets several nodes share that state (cluster.go):
+	// the node holding its lease serves, the others carry their clients'
+	// frames to it over NATS.
+	Cluster Cluster
+	Logger  *slog.Logger // nil discards logs
 	// Clock runs the server's timers and timestamps (clock.go); nil is the
 	// real clock. Tests set a fake one.
 	Clock Clock

@@ -48,7 +48,8 @@ type Server struct {
 	mu        sync.Mutex
 	closed    bool
 	started   bool
-	restored  bool // Start has loaded Options.State
+	restored  bool          // Start has loaded Options.State
+	cl        *clusterState // nil without Options.Cluster
 	listener  net.Listener
 	httpSrv   *http.Server
 	turn      *relay.Server // nil without Options.TURN
@@ -123,7 +124,14 @@ func (s *Server) Start() error {
 	first := !s.started && !s.closed && !s.restored
 	s.restored = true
 	s.mu.Unlock()
-	if first && s.opts.State != nil {
+	switch {
+	case !first:
+	case s.opts.Cluster != nil:
+		// Restores the state if and when this node serves it.
+		if err := s.startCluster(); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+	case s.opts.State != nil:
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		err := s.restore(ctx)
 		cancel()
@@ -226,6 +234,11 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if s.cl != nil && !s.serving() && !s.leaderNear() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintln(w, "not ready: no node serves the state")
+		return
+	}
 	if st := s.opts.State; st != nil && !st.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = fmt.Fprintln(w, "not ready: the state store (NATS JetStream) is not available")
@@ -252,6 +265,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	httpSrv := s.httpSrv
 	ts := s.turn
 	s.mu.Unlock()
+	s.stopCluster()
 
 	var errs []error
 	if ts != nil {
@@ -291,6 +305,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // serveWS admits one HTTP request (admit.go), upgrades it and runs the
 // connection until it ends.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !s.serving() {
+		s.serveTunnel(w, r) // another node serves the state
+		return
+	}
 	c := newConn(s, nil)
 	if websocket.IsWebSocketUpgrade(r) {
 		superseded, refusal := s.admit(c, r)

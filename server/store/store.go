@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,11 +28,11 @@ const (
 	LeaseBucket = "termcall_nodes"
 
 	leaseKey = "lease"
-	// LeaseTTL is how long a lease outlives its node's last refresh: a
-	// node killed with -9 blocks another node for at most this long (the
-	// same node name takes its lease over at once).
-	LeaseTTL     = 10 * time.Second
-	leaseRefresh = LeaseTTL / 3
+	// LeaseTTL is how long a lease outlives its node's last refresh: after
+	// a node is killed with -9, another node takes over within this long
+	// (the same node name takes its lease over at once).
+	LeaseTTL     = 5 * time.Second
+	leaseRefresh = time.Second
 
 	readyWait = 10 * time.Second
 	opTimeout = 5 * time.Second
@@ -56,7 +57,11 @@ type Config struct {
 	URLs []string
 	// Replicas of the buckets on an external cluster (default 1).
 	Replicas int
-	Logger   *slog.Logger
+	// Cluster lets several nodes share the state: the one holding the
+	// lease serves it, the others follow and take the lease when it is
+	// free. Without it a lease held by another node is an error.
+	Cluster bool
+	Logger  *slog.Logger
 }
 
 // Write is one change to a record: a new value, or a deletion.
@@ -79,11 +84,14 @@ type Store struct {
 	leases jetstream.KeyValue
 	node   string
 
-	mu      sync.Mutex
-	leaseOK bool
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	closed  sync.Once
+	cluster bool
+
+	mu       sync.Mutex
+	leaseOK  bool
+	watchers []func(leader bool)
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	closed   sync.Once
 }
 
 // Open starts or connects to NATS, opens the buckets and takes the lease
@@ -98,7 +106,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
-	s := &Store{log: cfg.Logger, node: cfg.NodeName}
+	s := &Store{log: cfg.Logger, node: cfg.NodeName, cluster: cfg.Cluster}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -124,7 +132,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := s.takeLease(ctx); err != nil {
+	if err := s.takeLease(ctx); err != nil && !(cfg.Cluster && errors.Is(err, ErrLeaseHeld)) {
 		s.Close()
 		return nil, err
 	}
@@ -270,24 +278,36 @@ func (s *Store) keepLease(ctx context.Context) {
 			e, err := s.leases.Get(ctx, leaseKey)
 			switch {
 			case errors.Is(err, jetstream.ErrKeyNotFound):
+				// Free (its holder stopped, or its TTL ran out): take it.
 				_, err = s.leases.Create(ctx, leaseKey, []byte(s.node))
 				return err
 			case err != nil:
 				return err
 			case string(e.Value()) != s.node:
-				return fmt.Errorf("%w: node %q took it", ErrLeaseHeld, e.Value())
+				return fmt.Errorf("%w: node %q holds it", ErrLeaseHeld, e.Value())
 			}
 			_, err = s.leases.Update(ctx, leaseKey, []byte(s.node), e.Revision())
 			return err
 		}()
+		if ctx.Err() != nil {
+			return
+		}
 		s.mu.Lock()
 		was := s.leaseOK
 		s.leaseOK = err == nil
+		var ws []func(bool)
+		if was != s.leaseOK {
+			ws = slices.Clone(s.watchers)
+		}
 		s.mu.Unlock()
-		if err != nil && was && ctx.Err() == nil {
-			s.log.Error("state lease not refreshed", "err", err)
-		} else if err == nil && !was {
-			s.log.Info("state lease refreshed again")
+		switch {
+		case err != nil && was:
+			s.log.Error("state lease lost", "err", err)
+		case err == nil && !was:
+			s.log.Info("state lease taken: this node serves the state")
+		}
+		for _, fn := range ws {
+			fn(err == nil)
 		}
 	}
 }
@@ -309,17 +329,39 @@ func (s *Store) janitor(ctx context.Context) {
 	}
 }
 
+// Leader reports whether this node holds the lease: the node that serves
+// the state.
+func (s *Store) Leader() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leaseOK
+}
+
+// WatchLeader calls fn (on the store's own goroutine) whenever this node
+// takes or loses the lease.
+func (s *Store) WatchLeader(fn func(leader bool)) {
+	s.mu.Lock()
+	s.watchers = append(s.watchers, fn)
+	s.mu.Unlock()
+}
+
+// Node is this node's name.
+func (s *Store) Node() string { return s.node }
+
+// Conn is the connection to NATS, for the cluster's subjects.
+func (s *Store) Conn() *nats.Conn { return s.nc }
+
 // Mode says where the state lives, for the log.
 func (s *Store) Mode() string { return s.mode }
 
 // Ready reports whether NATS is connected, JetStream answers and this
-// node holds the lease.
+// node holds the lease (or, in a cluster, follows a node that does).
 func (s *Store) Ready() bool {
 	if s.ns != nil && (!s.ns.Running() || !s.ns.JetStreamEnabled()) {
 		return false
 	}
 	s.mu.Lock()
-	ok := s.leaseOK
+	ok := s.leaseOK || s.cluster
 	s.mu.Unlock()
 	return ok && s.nc.IsConnected()
 }
