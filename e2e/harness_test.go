@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -232,6 +233,8 @@ type client struct {
 	p       *proc
 	stdin   io.WriteCloser
 	logFile string
+
+	nextID atomic.Int64 // of the browser bridge's commands (browser_test.go)
 
 	mu      sync.Mutex
 	events  []event
