@@ -213,6 +213,8 @@ func TestReconnectThroughReserve(t *testing.T) {
 	}
 	mustRefuse(t, s, "127.0.0.3", "", "") // the caps were full all along
 	b.expectNone(proto.TypeMemberLeft)
+	// The reply came inside the hook; the link counts as up once it returns.
+	waitFor(t, "alice's link is up", a.Connected)
 	if err := a.Request(ctx, proto.TypeRelay, proto.Relay{To: "bob", Payload: json.RawMessage(`"back"`)}, nil); err != nil {
 		t.Fatal(err)
 	}
