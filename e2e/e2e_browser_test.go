@@ -440,6 +440,11 @@ func TestWebSoftphone(t *testing.T) {
 	alice.Click(t, "#login-btn")
 	waitDOM(t, alice, "logged in", `!document.querySelector('#logout-btn').disabled`)
 
+	// A contact with presence: bob is online.
+	alice.Fill(t, "#contact-add-user", "bob")
+	alice.Click(t, "#contact-add-btn")
+	waitDOM(t, alice, "bob online in the contacts", `document.querySelector('#presence-bob')?.textContent === 'online'`)
+
 	alice.Fill(t, "#dial-user", "bob")
 	alice.Click(t, "#call-video")
 	bob.Expect(t, "USER_ENTER", mediaWait, is(map[string]any{"userID": "alice"}))
@@ -460,6 +465,7 @@ func TestWebSoftphone(t *testing.T) {
 	alice.Click(t, "#hangup")
 	bob.Expect(t, "CALL_END", waitLong, nil)
 	waitDOM(t, alice, "the call screen gone", `document.querySelector('#call').hidden`)
+	waitDOM(t, alice, "bob online again", `document.querySelector('#presence-bob')?.textContent === 'online'`)
 
 	// Terminal → page: the prompt, accept, and the reason the call ended.
 	bob.Send(t, "call alice audio 30")

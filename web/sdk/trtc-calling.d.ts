@@ -205,7 +205,7 @@ export interface TRTCCallingPayloads {
 
 export interface TRTCCallingOptions {
   SDKAppID: number;
-  /** ws:// or wss:// URL of termcall's /ws; default: this page's host, ws/wss after the page's protocol. */
+  /** ws:// or wss:// URL of termcall's /ws; default: the /ws of the server this module was imported from (wss after https). */
   server?: string;
 }
 

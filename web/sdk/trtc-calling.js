@@ -138,8 +138,16 @@ class TRTCCalling {
   constructor(options = {}) {
     this.SDKAppID = Number(options.SDKAppID) || 0;
     let server = options.server;
-    if (!server && typeof location !== 'undefined') {
-      server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    if (!server) {
+      // The server that served this module: a page on another origin that
+      // imports it from termcall needs no `server` either.
+      const u = new URL('/ws', import.meta.url);
+      if (u.protocol === 'http:' || u.protocol === 'https:') {
+        u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+        server = u.href;
+      } else if (typeof location !== 'undefined') {
+        server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+      }
     }
     this._server = server;
     this._sessionID = randomHex(16);
