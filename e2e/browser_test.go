@@ -56,27 +56,13 @@ func (s *server) startBrowser(t *testing.T, name string, o browserOpts) *client 
 	for p, f := range o.fulfill {
 		args = append(args, "--fulfill", p+"="+f)
 	}
-	c := &client{user: name, changed: make(chan struct{})}
+	c := &client{user: "browser " + name, changed: make(chan struct{})}
 	c.p = startProc(t, "browser "+name, node, &lineWriter{fn: c.addLine}, true, args...)
 	c.stdin = c.p.stdin
+	c.endWithTest(t, 0, func() { t.Logf("%s console:\n%s", c.user, tail(c.p.stderr.String(), 8000)) })
 	t.Cleanup(func() {
-		_ = c.stdin.Close() // EOF: the bridge closes Chromium and exits 0
-		code := c.p.stop(t, nil, exitWait)
-		c.mu.Lock()
-		bad := c.bad
-		c.mu.Unlock()
-		if len(bad) > 0 {
-			t.Errorf("browser %s printed lines that are not events: %q", name, bad)
-		}
-		if code != 0 {
-			t.Errorf("browser %s exited with status %d; stderr:\n%s", name, code, tail(c.p.stderr.String(), 4000))
-		}
 		for _, ev := range c.eventsNamed("PAGE_ERROR") {
-			t.Errorf("browser %s: uncaught error in the page: %v", name, ev["message"])
-		}
-		if t.Failed() {
-			t.Logf("browser %s events:\n%s", name, c.dump())
-			t.Logf("browser %s console:\n%s", name, tail(c.p.stderr.String(), 8000))
+			t.Errorf("%s: uncaught error in the page: %v", c.user, ev["message"])
 		}
 	})
 	c.Expect(t, "PAGE_READY", waitLong, nil)
@@ -95,7 +81,7 @@ func (c *client) command(t *testing.T, cmd map[string]any, d time.Duration) any 
 	c.Send(t, string(b))
 	ev := c.Expect(t, "REPLY", d, func(ev event) bool { return int64(num(ev, "id")) == id })
 	if msg, ok := ev["error"].(string); ok {
-		t.Fatalf("browser %s: %v failed: %s", c.user, cmd, msg)
+		t.Fatalf("%s: %v failed: %s", c.user, cmd, msg)
 	}
 	return ev["value"]
 }
