@@ -169,9 +169,15 @@ func TestBrowserCallsTerminal(t *testing.T) {
 	alice.Eval(t, `await tc.hangup();`)
 	bob.Expect(t, "CALL_END", waitLong, nil)
 	alice.Expect(t, "CALL_END", waitLong, nil)
-	// The page closed its connection on the hangup, not when ICE timed out.
-	if n := alice.Eval(t, `return tc.getPeerConnection('bob') ? 1 : 0;`); n != float64(0) {
-		t.Errorf("the page still holds a connection to bob after the hangup")
+	closedTo(t, alice, "bob")
+}
+
+// closedTo checks that the page holds no RTCPeerConnection to userID any
+// more: it closed it on the call's end, not when ICE timed out.
+func closedTo(t *testing.T, b *client, userID string) {
+	t.Helper()
+	if b.Eval(t, fmt.Sprintf(`return !!tc.getPeerConnection(%q);`, userID)) != false {
+		t.Errorf("%s still holds a connection to %s after the call ended", b.user, userID)
 	}
 }
 
@@ -211,9 +217,7 @@ func TestTerminalCallsBrowser(t *testing.T) {
 
 	bob.Send(t, "hangup")
 	alice.Expect(t, "CALL_END", waitLong, nil)
-	if n := alice.Eval(t, `return tc.getPeerConnection('bob') ? 1 : 0;`); n != float64(0) {
-		t.Errorf("the page still holds a connection to bob after the far end hung up")
-	}
+	closedTo(t, alice, "bob")
 }
 
 // TestBrowserInvitationOutcomes: reject, no answer, line busy and cancel,
