@@ -1,10 +1,11 @@
 # termcall build, test and demo targets. `make deps` installs the Debian
-# packages the cgo parts need (run as root, or with sudo available) and
-# the nats-server the cluster tests run.
+# packages the cgo parts need and Chromium (run as root, or with sudo
+# available), the nats-server the cluster tests run, and playwright-core
+# (npm, in e2e/browser) that drives Chromium in the browser tests.
 GO      ?= go
 BIN     ?= termcall
 PKGS    ?= ./...
-APT_PKGS = libopus-dev libvpx-dev libwebrtc-audio-processing-dev pkg-config g++ gcc tmux iptables iproute2
+APT_PKGS = libopus-dev libvpx-dev libwebrtc-audio-processing-dev pkg-config g++ gcc tmux iptables iproute2 chromium
 FUZZTIME ?= 30s
 # The nats-server the cluster tests run (the version go.mod embeds).
 NATS_VERSION ?= v2.15.3
@@ -31,6 +32,9 @@ deps:
 	@command -v nats-server >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nats-server" || { \
 		echo "installing nats-server $(NATS_VERSION)"; \
 		$(GO) install github.com/nats-io/nats-server/v2@$(NATS_VERSION); }
+	@test -d e2e/browser/node_modules/playwright-core || { \
+		command -v npm >/dev/null 2>&1 || { echo "npm is needed for the browser tests (Debian: apt-get install npm)"; exit 1; }; \
+		npm ci --prefix e2e/browser --no-audit --no-fund; }
 
 vet:
 	$(GO) vet $(PKGS)

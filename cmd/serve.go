@@ -18,6 +18,7 @@ import (
 	"github.com/termcall/termcall/server/proto"
 	"github.com/termcall/termcall/server/relay"
 	"github.com/termcall/termcall/server/store"
+	"github.com/termcall/termcall/web"
 )
 
 // serveCommand returns the `termcall serve` command, which runs the signaling
@@ -39,13 +40,15 @@ func serveCommand() *cobra.Command {
 		turnAllocs int
 		sc         store.Config
 		natsURLs   string
+		withWeb    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the signaling server",
 		Long: "serve runs termcall's signaling server: userSig login, invitations, calls and\n" +
 			"relay of WebRTC negotiation over websockets at ws://ADDR/ws, or wss://ADDR/ws\n" +
-			"with --tls-cert and --tls-key.\n" +
+			"with --tls-cert and --tls-key. The same address serves the TRTCCalling web SDK\n" +
+			"at /sdk/trtc-calling.js and a web softphone at / (--web=false turns both off).\n" +
 			"The secret key comes from --secret or the TERMCALL_SECRET environment variable.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -115,6 +118,9 @@ func serveCommand() *cobra.Command {
 			}
 			opts.Logger = opts.Logger.With("node", sc.NodeName)
 			opts.Logger.Info("state", "mode", st.Mode())
+			if withWeb {
+				opts.Web = web.Handler()
+			}
 			srv, err := server.New(opts)
 			if err != nil {
 				return err
@@ -123,6 +129,9 @@ func serveCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "listening %s\n", srv.URL())
+			if withWeb {
+				opts.Logger.Info("web softphone", "url", pageURL(srv.URL()), "sdk", pageURL(srv.URL())+"sdk/trtc-calling.js")
+			}
 			var lost error
 			select {
 			case <-ctx.Done():
@@ -168,7 +177,17 @@ func serveCommand() *cobra.Command {
 	fl.IntVar(&sc.Replicas, "nats-replicas", 1, "with --nats: replicas of the state buckets (3 on a 3-node cluster)")
 	fl.StringVar(&sc.NodeName, "node-name", "", "this node's name, in logs and the state lease (default: the host name)")
 	cmd.MarkFlagsMutuallyExclusive("data", "nats")
+	fl.BoolVar(&withWeb, "web", true, "serve the web SDK (/sdk/) and the web softphone (/)")
 	return cmd
+}
+
+// pageURL is the http(s) URL of the page beside the websocket URL ws.
+func pageURL(ws string) string {
+	u := strings.TrimSuffix(ws, "ws")
+	if rest, ok := strings.CutPrefix(u, "wss://"); ok {
+		return "https://" + rest
+	}
+	return "http://" + strings.TrimPrefix(u, "ws://")
 }
 
 // defaultNodeName is the host name: a restarted node of the same name takes

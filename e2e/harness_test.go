@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -233,6 +234,8 @@ type client struct {
 	stdin   io.WriteCloser
 	logFile string
 
+	nextID atomic.Int64 // of the browser bridge's commands (browser_test.go)
+
 	mu      sync.Mutex
 	events  []event
 	used    []bool   // events an Expect has returned
@@ -276,8 +279,24 @@ func (s *server) startClient(t *testing.T, user string, o ...clientOpts) *client
 	prog, argv := inNetns(t, opt.netns, args...)
 	c.p = startProc(t, "headless "+user, prog, &lineWriter{fn: c.addLine}, true, argv...)
 	c.stdin = c.p.stdin
+	c.endWithTest(t, opt.expectExit, func() {
+		if b, err := os.ReadFile(c.logFile); err == nil {
+			t.Logf("%s log:\n%s", c.user, tail(string(b), 6000))
+		}
+	})
+	if !opt.noReady {
+		c.Expect(t, "SDK_READY", waitLong, func(ev event) bool { return ev["userID"] == user })
+	}
+	return c
+}
+
+// endWithTest ends c when the test does: EOF on its stdin (a headless
+// client logs out and exits, the browser bridge closes Chromium), then
+// checks its exit status and its stdout; on failure it logs its events and
+// whatever onFail adds.
+func (c *client) endWithTest(t *testing.T, wantExit int, onFail func()) {
 	t.Cleanup(func() {
-		_ = c.stdin.Close() // EOF: the runner logs out and exits 0
+		_ = c.stdin.Close()
 		code := c.p.stop(t, nil, exitWait)
 		c.mu.Lock()
 		bad := c.bad
@@ -285,20 +304,14 @@ func (s *server) startClient(t *testing.T, user string, o ...clientOpts) *client
 		if len(bad) > 0 {
 			t.Errorf("%s printed lines on stdout that are not JSON event objects: %q", c.user, bad)
 		}
-		if code != opt.expectExit {
-			t.Errorf("%s exited with status %d, want %d; stderr:\n%s", c.user, code, opt.expectExit, tail(c.p.stderr.String(), 4000))
+		if code != wantExit {
+			t.Errorf("%s exited with status %d, want %d; stderr:\n%s", c.user, code, wantExit, tail(c.p.stderr.String(), 4000))
 		}
 		if t.Failed() {
 			t.Logf("%s events:\n%s", c.user, c.dump())
-			if b, err := os.ReadFile(c.logFile); err == nil {
-				t.Logf("%s log:\n%s", c.user, tail(string(b), 6000))
-			}
+			onFail()
 		}
 	})
-	if !opt.noReady {
-		c.Expect(t, "SDK_READY", waitLong, func(ev event) bool { return ev["userID"] == user })
-	}
-	return c
 }
 
 func (c *client) addLine(line string) {

@@ -6,27 +6,11 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/termcall/termcall/internal/testnats"
 	"github.com/termcall/termcall/server/proto"
 	"github.com/termcall/termcall/server/store"
 )
-
-// natsURL runs a NATS server with JetStream on a free port of 127.0.0.1.
-func natsURL(t *testing.T) string {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(patience) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns.ClientURL()
-}
 
 // clusterNode is one `serve` node of a cluster on url; it runs on the real
 // clock (the nodes' timers must agree across processes in production).
@@ -75,7 +59,7 @@ func (n *clusterNode) stop() {
 // follower hears the serving node's beat.
 func twoNodes(t *testing.T) (serving, following *clusterNode) {
 	t.Helper()
-	url := natsURL(t)
+	url := testnats.URL(t)
 	a := startNode(t, url, "node-a")
 	b := startNode(t, url, "node-b")
 	if !a.s.serving() || b.s.serving() {
@@ -184,7 +168,7 @@ func TestClusterServingNodeDiesAnotherTakesOver(t *testing.T) {
 }
 
 func TestClusterNoServingNodeRefuses(t *testing.T) {
-	url := natsURL(t)
+	url := testnats.URL(t)
 	a := startNode(t, url, "node-a")
 	b := startNode(t, url, "node-b")
 	waitFor(t, "node-b hears node-a", b.s.leaderNear)
@@ -239,7 +223,7 @@ func TestClusterTimerOfDeadNodeFiresOnce(t *testing.T) {
 // a following node count against the serving node's caps, and its login
 // deadline closes them.
 func TestClusterCapsCountTunnelledSockets(t *testing.T) {
-	url := natsURL(t)
+	url := testnats.URL(t)
 	caps := func(o *Options) { o.MaxPendingPerIP, o.LoginTimeout = 2, time.Second }
 	a := startNodeWith(t, url, "node-a", caps)
 	b := startNodeWith(t, url, "node-b", caps)

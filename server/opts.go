@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/termcall/termcall/internal/clock"
@@ -71,7 +72,10 @@ type Options struct {
 	// the node holding its lease serves, the others carry their clients'
 	// frames to it over NATS.
 	Cluster Cluster
-	Logger  *slog.Logger // nil discards logs
+	// Web, if set, serves every path besides /ws and /healthz: the SDK and
+	// the web softphone (package web) in `termcall serve`.
+	Web    http.Handler
+	Logger *slog.Logger // nil discards logs
 	// Clock runs the server's timers and timestamps (clock.go); nil is the
 	// real clock. Tests set a fake one.
 	Clock Clock

@@ -219,12 +219,16 @@ func (s *Server) urlLocked() string {
 	return scheme + s.listener.Addr().String() + "/ws"
 }
 
-// Handler serves the websocket endpoint at /ws. Use it to mount the server
+// Handler serves the websocket endpoint at /ws, /healthz, and Options.Web
+// at every other path. Use it to mount the server
 // on an http.Server of your own instead of calling Start.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", s.serveWS)
 	mux.HandleFunc("/healthz", s.serveHealth)
+	if s.opts.Web != nil {
+		mux.Handle("/", s.opts.Web)
+	}
 	return mux
 }
 

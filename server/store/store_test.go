@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/goleak"
+
+	"github.com/termcall/termcall/internal/testnats"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -72,25 +73,8 @@ func TestBadKeyIsAnError(t *testing.T) {
 	}
 }
 
-// natsCluster runs a real NATS server with JetStream on a free port, as
-// an external deployment would.
-func natsCluster(t *testing.T) string {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns.ClientURL()
-}
-
 func TestOneNodeServesTheState(t *testing.T) {
-	url := natsCluster(t)
+	url := testnats.URL(t)
 	a := open(t, Config{NodeName: "node-a", URLs: []string{url}})
 	if !a.Ready() || !strings.Contains(a.Mode(), url) {
 		t.Fatalf("ready %v, mode %q", a.Ready(), a.Mode())
