@@ -30,9 +30,21 @@ const (
 	// reconnectShare: at most this part of MaxConns is kept for
 	// reconnects (fewer if ReserveConns is smaller).
 	reconnectShare = 4
-	// emfileLogEvery rate-limits the warning about a failing accept.
+	// emfileLogEvery rate-limits the warnings about a failing accept
+	// and about sockets shed at the hard cap.
 	emfileLogEvery = 10 * time.Second
+	// hardCapSlack: sockets past MaxConns the listener still hands to
+	// net/http (refusals in flight, health checks), MaxConns/32 + 8, well
+	// inside the default headroom.
+	hardCapSlack = 8
 )
+
+// hardCap is the open sockets past which the listener closes a new one at
+// once: a flood of TCP connections that never send a request would
+// otherwise hold fds up to ReadHeaderTimeout, past the HTTP-level caps.
+func (o *Options) hardCap() int64 {
+	return int64(o.MaxConns) + int64(o.MaxConns/32) + hardCapSlack
+}
 
 // DefaultMaxConns is MaxConns's default: this process's open-file limit
 // less max(64, limit/16) fds for its own files, at least 16 (1<<20 if the
@@ -79,38 +91,48 @@ func (s *Server) fdRefusal(reconnect bool) string {
 }
 
 // countingListener counts the connections it has accepted until each is
-// closed, in *open. On EMFILE or ENFILE it logs a rate-limited warning and
+// closed, in *open, and closes new ones at once past hardCap. On EMFILE or ENFILE it logs a rate-limited warning and
 // returns the error: net/http's Serve already backs off on such temporary
 // errors (5 ms doubling to 1 s), so it must not sleep here as well.
 type countingListener struct {
 	net.Listener
-	open *atomic.Int64
-	log  *slog.Logger
+	open    *atomic.Int64
+	hardCap int64
+	log     *slog.Logger
 
-	mu      sync.Mutex
-	lastLog time.Time
-	failed  int // accepts failed since lastLog
+	mu                sync.Mutex
+	lastFail, lastCut time.Time
+	failed, cut       int // accepts failed, sockets cut since the last warning
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-			l.warn(err)
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				l.warn(&l.lastFail, &l.failed, "accept: out of file descriptors", "err", err)
+			}
+			return nil, err
 		}
-		return nil, err
+		if l.open.Add(1) > l.hardCap {
+			// No HTTP answer: writing one could wait on the peer.
+			_ = c.Close()
+			l.open.Add(-1)
+			l.warn(&l.lastCut, &l.cut, "sockets past the connection limit closed at accept", "hard_cap", l.hardCap)
+			continue
+		}
+		return &countedConn{Conn: c, open: l.open}, nil
 	}
-	l.open.Add(1)
-	return &countedConn{Conn: c, open: l.open}, nil
 }
 
-func (l *countingListener) warn(err error) {
+// warn logs msg at most every emfileLogEvery, with how often it happened.
+func (l *countingListener) warn(last *time.Time, n *int, msg string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.failed++
-	if now := time.Now(); now.Sub(l.lastLog) >= emfileLogEvery {
-		l.log.Warn("accept: out of file descriptors", "err", err, "failed", l.failed, "open_conns", l.open.Load())
-		l.lastLog, l.failed = now, 0
+	*n++
+	if now := time.Now(); now.Sub(*last) >= emfileLogEvery {
+		l.log.Warn(msg, append(args, "times", *n, "open_conns", l.open.Load())...)
+		*last, *n = now, 0
 	}
 }
 

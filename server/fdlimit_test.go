@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -97,6 +99,9 @@ func TestMaxConns(t *testing.T) {
 		if got := refusal(t, s, "", ""); got != near {
 			t.Fatalf("stranger refused with %q, want %q", got, near)
 		}
+		// The refused socket counts until the server has closed it,
+		// which may be after the client read the 503.
+		waitForOpen(t, s, maxConns-room+1)
 	}
 	// One more reconnect dial reaches MaxConns; past it even reconnects wait.
 	extra := mustDialResume(t, s, users[3])
@@ -188,7 +193,50 @@ func TestAcceptEMFILE(t *testing.T) {
 			t.Fatalf("Accept: %v, want EMFILE", err)
 		}
 	}
-	if n := strings.Count(buf.String(), "out of file descriptors"); n != 1 {
+	if n := strings.Count(buf.String(), "out of file descriptors"); n != 1 || !strings.Contains(buf.String(), "times=1") {
 		t.Fatalf("%d warnings for 5 failed accepts, want 1:\n%s", n, buf.String())
 	}
+}
+
+// TestHardCap: TCP connections that never send a request are closed at
+// accept past the hard cap instead of holding fds; once they go, dials
+// get in again.
+func TestHardCap(t *testing.T) {
+	const maxConns = 8
+	s := runServer(t, func(o *Options) { o.MaxConns = maxConns })
+	hard := int(s.opts.hardCap())
+	if hard != maxConns+hardCapSlack {
+		t.Fatalf("hard cap %d, want %d", hard, maxConns+hardCapSlack)
+	}
+	addr := strings.TrimSuffix(strings.TrimPrefix(s.URL(), "ws://"), "/ws")
+	var raw []net.Conn
+	defer func() {
+		for _, c := range raw {
+			_ = c.Close()
+		}
+	}()
+	for range hard {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, c)
+	}
+	waitForOpen(t, s, hard)
+	c, err := net.Dial("tcp", addr) // the kernel accepts it; the server cuts it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	_ = c.SetReadDeadline(time.Now().Add(patience))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a socket past the hard cap: read %v, want it closed", err)
+	}
+	waitForOpen(t, s, hard) // the cut one is not counted
+	for _, c := range raw {
+		_ = c.Close()
+	}
+	raw = nil
+	waitForOpen(t, s, 0)
+	mustDial(t, s, "127.0.0.1").close()
 }

@@ -181,7 +181,7 @@ func (s *Server) Start() error {
 		s.turn = ts
 	}
 	// Counted below TLS: a handshake in progress holds an fd too.
-	ln = &countingListener{Listener: ln, open: &s.openConns, log: s.log}
+	ln = &countingListener{Listener: ln, open: &s.openConns, hardCap: s.opts.hardCap(), log: s.log}
 	if s.tls != nil {
 		ln = tls.NewListener(ln, s.tls)
 	}
