@@ -58,6 +58,19 @@ func serveCommand() *cobra.Command {
 			}
 			root := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			opts.Logger = root.With("component", "server")
+			// Caps sized by the limit follow the raised one unless set.
+			limit, err := server.RaiseOpenFileLimit()
+			if err != nil {
+				opts.Logger.Warn("open files: cannot raise the limit", "err", err)
+			}
+			fl := cmd.Flags()
+			if !fl.Changed("max-conns") {
+				opts.MaxConns = server.DefaultMaxConns()
+			}
+			if !fl.Changed("max-pending") {
+				opts.MaxPending = server.DefaultMaxPending()
+			}
+			opts.Logger.Info("open files", "limit", limit, "max_conns", opts.MaxConns, "max_pending", opts.MaxPending)
 			if opts.Secret == "" {
 				opts.Secret = os.Getenv(config.SecretEnv)
 			}
@@ -158,6 +171,7 @@ func serveCommand() *cobra.Command {
 	fl.IntVar(&opts.MaxPending, "max-pending", opts.MaxPending, "connections not logged in yet, in total (a quarter of the open-file limit unless set)")
 	fl.IntVar(&opts.MaxPendingPerIP, "max-pending-per-ip", server.DefaultMaxPendingPerIP, "connections not logged in yet, per IP address (IPv6: per /64)")
 	fl.IntVar(&opts.ReserveConns, "reserve-conns", server.DefaultReserveConns, "reconnects of logged-in sessions admitted beyond those caps")
+	fl.IntVar(&opts.MaxConns, "max-conns", opts.MaxConns, "open client sockets, logged in or not (the open-file limit less max(64, limit/16) unless set)")
 	fl.StringArrayVar(&iceURLs, "ice-server", nil, "STUN/TURN URL handed to clients (repeatable)")
 	fl.StringVar(&turnAddr, "turn", "", "run a TURN server on this UDP and TCP HOST:PORT, relaying on HOST")
 	fl.StringVar(&turnExtIP, "turn-external-ip", "", "IP address relays are announced on, if not --turn's HOST (1:1 NAT)")

@@ -192,6 +192,13 @@ func inNetns(t *testing.T, ns string, args ...string) (prog string, argv []strin
 // waits for its listening line.
 func runServe(t *testing.T, ns string, args ...string) *server {
 	t.Helper()
+	return runServeVia(t, nil, ns, args...)
+}
+
+// runServeVia is runServe through a wrapper command that execs the
+// binary, such as prlimit (via: its name and flags).
+func runServeVia(t *testing.T, via []string, ns string, args ...string) *server {
+	t.Helper()
 	url := make(chan string, 1)
 	listening := regexp.MustCompile(`^listening (wss?://\S+/ws)\s*$`)
 	var stdout syncBuffer
@@ -206,6 +213,9 @@ func runServe(t *testing.T, ns string, args ...string) *server {
 	}}
 	s := &server{}
 	prog, argv := inNetns(t, ns, append([]string{"serve", "--sdkappid", testSDKAppID, "--secret", testSecret, "--grace", "500ms"}, args...)...)
+	if len(via) > 0 {
+		prog, argv = via[0], append(append(via[1:len(via):len(via)], prog), argv...)
+	}
 	s.p = startProc(t, "server", prog, out, false, argv...)
 	t.Cleanup(func() {
 		code := s.p.stop(t, syscall.SIGTERM, exitWait)

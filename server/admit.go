@@ -81,8 +81,11 @@ func (s *Server) admit(c *conn, r *http.Request) (superseded *conn, refusal stri
 		return nil, "server shutting down"
 	}
 	q := r.URL.Query()
-	if sess := s.reservable(q.Get(proto.QueryUserID), q.Get(proto.QuerySessionID)); sess != nil &&
-		s.reserveUsed < s.opts.ReserveConns {
+	sess := s.reservable(q.Get(proto.QueryUserID), q.Get(proto.QuerySessionID))
+	if refusal := s.fdRefusal(sess != nil); refusal != "" {
+		return nil, refusal
+	}
+	if sess != nil && s.reserveUsed < s.opts.ReserveConns {
 		// One slot per session: a newer reconnect replaces an older one
 		// still waiting (its client has given up on it). The older one
 		// keeps counting until it has closed, so the reserve bounds fds.
@@ -137,6 +140,9 @@ func (s *Server) release(c *conn) {
 // once.
 func refuse(w http.ResponseWriter, reason string) {
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	// Not kept alive: an idle connection would hold the fd the caps
+	// just declined to spend.
+	w.Header().Set("Connection", "close")
 	http.Error(w, reason, http.StatusServiceUnavailable)
 }
 

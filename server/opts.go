@@ -85,6 +85,10 @@ type Options struct {
 	MaxPending      int           // such connections in total; default from RLIMIT_NOFILE
 	MaxPendingPerIP int           // such connections per IP address (IPv6: per /64); default 32
 	ReserveConns    int           // reconnects of live sessions admitted beyond the caps; default 64
+	// MaxConns caps the sockets the server holds open, logged in or not
+	// (fdlimit.go); default from RLIMIT_NOFILE. It holds for a server
+	// that listens with Start, which counts what it accepts.
+	MaxConns int
 
 	// TLSCertFile and TLSKeyFile, both or neither, make the server serve
 	// wss:// with that PEM certificate (chain) and key. New loads them, so
@@ -108,6 +112,7 @@ func DefaultOptions() Options {
 		MaxPending:      DefaultMaxPending(),
 		MaxPendingPerIP: DefaultMaxPendingPerIP,
 		ReserveConns:    DefaultReserveConns,
+		MaxConns:        DefaultMaxConns(),
 	}
 }
 
@@ -137,7 +142,7 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: negative rate limit", ErrInvalidOptions)
 	case o.LoginTimeout < 0:
 		return fmt.Errorf("%w: negative login timeout", ErrInvalidOptions)
-	case o.MaxPending < 0 || o.MaxPendingPerIP < 0 || o.ReserveConns < 0:
+	case o.MaxPending < 0 || o.MaxPendingPerIP < 0 || o.ReserveConns < 0 || o.MaxConns < 0:
 		return fmt.Errorf("%w: negative connection limit", ErrInvalidOptions)
 	case (o.TLSCertFile == "") != (o.TLSKeyFile == ""):
 		return fmt.Errorf("%w: TLS needs both a certificate and a key file", ErrInvalidOptions)
@@ -190,6 +195,9 @@ func (o *Options) setBaseline() {
 	}
 	if o.ReserveConns == 0 {
 		o.ReserveConns = DefaultReserveConns
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

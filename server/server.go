@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -69,6 +70,9 @@ type Server struct {
 	pendingByAddr map[string]int     // addrKey -> connections in poolPending
 	reserveUsed   int                // connections in poolReserve, superseded ones included
 	reserved      map[*session]*conn // the newest reserve connection of each session
+	// openConns counts the sockets Start's listener has accepted and not
+	// closed yet (fdlimit.go), HTTP and websocket alike.
+	openConns atomic.Int64
 
 	connWG  sync.WaitGroup // reader and writer goroutines
 	timerWG sync.WaitGroup // timer callbacks in flight
@@ -176,6 +180,8 @@ func (s *Server) Start() error {
 		}
 		s.turn = ts
 	}
+	// Counted below TLS: a handshake in progress holds an fd too.
+	ln = &countingListener{Listener: ln, open: &s.openConns, hardCap: s.opts.hardCap(), log: s.log}
 	if s.tls != nil {
 		ln = tls.NewListener(ln, s.tls)
 	}
@@ -184,6 +190,9 @@ func (s *Server) Start() error {
 	s.httpSrv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		// Idle keep-alive connections (web page loads) hold fds that
+		// MaxConns counts: let them go.
+		IdleTimeout: 2 * time.Minute,
 		// Failed TLS handshakes (a client that does not trust the
 		// certificate) go to the server's log, not to the process's stderr.
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -195,7 +204,7 @@ func (s *Server) Start() error {
 			s.log.Error("serve", "err", err)
 		}
 	}()
-	s.log.Info("listening", "url", s.urlLocked())
+	s.log.Info("listening", "url", s.urlLocked(), "max_conns", s.opts.MaxConns, "max_pending", s.opts.MaxPending)
 	return nil
 }
 

@@ -34,6 +34,14 @@ func (s *Server) serveTunnel(w http.ResponseWriter, r *http.Request) {
 		refuseNoLeader(w)
 		return
 	}
+	// This node's fds still bound its sockets. It cannot tell a reconnect
+	// (the sessions are on the serving node), so it grants every dial the
+	// reconnects' share: fd safety, not fairness.
+	if refusal := s.fdRefusal(true); refusal != "" {
+		s.log.Debug("connection refused", "remote", r.RemoteAddr, "reason", refusal)
+		refuse(w, refusal)
+		return
+	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		s.log.Debug("upgrade", "remote", r.RemoteAddr, "err", err)
