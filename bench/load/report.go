@@ -39,12 +39,14 @@ func WriteTable(w io.Writer, r Result) error {
 	}
 
 	fmt.Fprintf(w, "\nInvite→cancel, %.0f s per rate; latency from invite sent to the callee's invited, ms\n", r.PhaseSecond)
-	p("  target/s\tachieved/s\t    p50\t    p90\t    p99\t    max\tmissed (no idle)\terrors\tserver CPU %%")
+	p("  target/s\tachieved/s\t    p50\t    p90\t    p99\t    max\tmissed (no idle)\tfailed\tserver CPU %%")
 	for _, ph := range r.Phases {
 		cpu := "-"
 		if ph.CPUPercent != nil {
 			cpu = fmt.Sprintf("%.1f", *ph.CPUPercent)
 		}
+		// failed: an error answered the invite or cancel, or the cycle was still
+		// open after the drain.
 		p("  %d\t%10.0f\t%7.2f\t%7.2f\t%7.2f\t%7.2f\t%6d (%d)\t%6d\t%12s",
 			ph.TargetPerS, ph.AchievedPerS, ph.P50Ms, ph.P90Ms, ph.P99Ms, ph.MaxMs, ph.Missed, ph.NoIdle, ph.Errors+ph.Unfinished, cpu)
 	}
