@@ -76,6 +76,7 @@ steady growth; warm-up happens in the first calls).`,
 	f.BoolVar(&noClient, "no-cpu", false, "skip the CPU measurement (it runs this binary as two headless clients)")
 	f.IntVar(&soak, "soak", 0, "instead of the timings, make this many calls in a row and report both clients' RSS")
 	f.DurationVar(&soakHold, "soak-hold", bench.DefaultSoakHold, "how long each --soak call stays up once video is decoded")
+	cmd.AddCommand(benchServerCommand())
 	return cmd
 }
 
