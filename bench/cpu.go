@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/termcall/termcall/internal/procstat"
 )
 
 // CPUResult is the CPU and memory of each `termcall headless` client of a
@@ -34,11 +36,6 @@ type ClientCPU struct {
 	// other side's video arriving: proof the call carried media.
 	StatsWithVideo int `json:"statsWithVideo"`
 }
-
-// clkTck is Linux's USER_HZ, the unit of utime and stime in /proc/PID/stat.
-// It is part of the user-space ABI and 100 on every architecture Go
-// supports on Linux.
-const clkTck = 100
 
 // client is a running `termcall headless` process.
 type client struct {
@@ -255,51 +252,13 @@ func measureCPU(ctx context.Context, env benchEnv, bin string, extraEnv []string
 	return res, nil
 }
 
-// cpuSeconds reads a process's user+system CPU time from /proc/PID/stat.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("cpu time of %d: %w", pid, err)
-	}
-	// The command name (field 2) may hold spaces: fields after its closing
-	// parenthesis start with state (field 3); utime and stime are 14 and 15.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("cpu time of %d: malformed stat line", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("cpu time of %d: %d fields in stat line", pid, len(f))
-	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("cpu time of %d: bad utime/stime %q %q", pid, f[11], f[12])
-	}
-	return float64(ut+st) / clkTck, nil
-}
+// cpuSeconds is a process's user+system CPU time.
+func cpuSeconds(pid int) (float64, error) { return procstat.CPUSeconds(pid) }
 
-// rssMiB reads a process's resident set size from /proc/PID/status.
+// rssMiB is a process's resident set size in MiB.
 func rssMiB(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("rss of %d: %w", pid, err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		rest, ok := strings.CutPrefix(line, "VmRSS:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest) // "123456 kB"
-		if len(f) == 2 && f[1] == "kB" {
-			kb, err := strconv.ParseFloat(f[0], 64)
-			if err == nil {
-				return kb / 1024, nil
-			}
-		}
-		return 0, fmt.Errorf("rss of %d: bad VmRSS line %q", pid, line)
-	}
-	return 0, fmt.Errorf("rss of %d: no VmRSS", pid)
+	kib, err := procstat.RSSKiB(pid)
+	return kib / 1024, err
 }
 
 func tail(s string) string {

@@ -26,6 +26,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
+
+	"github.com/termcall/termcall/internal/procstat"
 )
 
 // Defaults of the flags.
@@ -380,7 +382,7 @@ func (p *probe) rss() *float64 {
 	if p.pid == 0 {
 		return nil
 	}
-	v, err := rssKiB(p.pid)
+	v, err := procstat.RSSKiB(p.pid)
 	if err != nil {
 		return nil
 	}
@@ -391,7 +393,7 @@ func (p *probe) cpu() *float64 {
 	if p.pid == 0 {
 		return nil
 	}
-	v, err := cpuSeconds(p.pid)
+	v, err := procstat.CPUSeconds(p.pid)
 	if err != nil {
 		return nil
 	}
