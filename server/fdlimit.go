@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/termcall/termcall/internal/procstat"
 )
 
 // The open-file limit (protocol.md, Connection limits). Every socket the
@@ -69,7 +71,7 @@ func maxConnsFor(limit uint64, known bool) int {
 // returns the soft limit in force afterwards. Go's runtime already does
 // this on Linux at startup; `serve` does it explicitly so that the limit
 // it logs and sizes its caps by is the one it runs with on every system.
-func RaiseOpenFileLimit() (uint64, error) { return raiseOpenFileLimit() }
+func RaiseOpenFileLimit() (uint64, error) { return procstat.RaiseOpenFileLimit() }
 
 // reconnectRoom is the part of MaxConns that only reconnects of live
 // sessions may use.

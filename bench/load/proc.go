@@ -2,7 +2,8 @@ package load
 
 import (
 	"fmt"
-	"syscall"
+
+	"github.com/termcall/termcall/internal/procstat"
 )
 
 // fdHeadroom is what this process needs besides one descriptor per user:
@@ -14,19 +15,13 @@ const fdHeadroom = 200
 // connections fit. The started server inherits the same hard limit and
 // raises its own soft limit, and holds one descriptor per user too.
 func raiseFileLimit(users int) error {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+	limit, err := procstat.RaiseOpenFileLimit()
+	if err != nil && limit == 0 {
 		return fmt.Errorf("open-file limit: %w", err)
 	}
-	if rl.Cur < rl.Max {
-		rl.Cur = rl.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-			return fmt.Errorf("raise open-file limit to %d: %w", rl.Max, err)
-		}
-	}
-	if need := uint64(users) + fdHeadroom; need > uint64(rl.Cur) { //nolint:unconvert // int64 on some BSDs
+	if need := uint64(users) + fdHeadroom; need > limit {
 		return fmt.Errorf("%w: %d users need %d open files in this process and as many in the server; the limit is %d (raise ulimit -n)",
-			ErrTooManyUsers, users, need, rl.Cur)
+			ErrTooManyUsers, users, need, limit)
 	}
 	return nil
 }

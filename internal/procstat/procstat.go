@@ -1,5 +1,6 @@
-// Package procstat reads a process's CPU time and resident memory from
-// Linux's /proc, for the benchmarks that measure termcall's own processes.
+// Package procstat is what termcall asks the kernel about its processes:
+// CPU time and resident memory from Linux's /proc (for the benchmarks) and
+// the open-file limit (for serve and the load tool).
 package procstat
 
 import (
