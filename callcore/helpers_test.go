@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/termcall/termcall/config/usersig"
+	"github.com/termcall/termcall/internal/testserver"
 	"github.com/termcall/termcall/server"
 )
 
@@ -38,18 +39,7 @@ func startServer(t *testing.T, tweak func(*server.Options)) *server.Server {
 	if tweak != nil {
 		tweak(&opts)
 	}
-	srv, err := server.New(opts)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatalf("server start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	srv := testserver.Start(t, opts)
 	return srv
 }
 

@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/termcall/termcall/callcore"
 	"github.com/termcall/termcall/client"
 	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/internal/testserver"
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/server/proto"
 )
@@ -31,18 +31,7 @@ func startServer(t *testing.T, tweak func(*server.Options)) string {
 	if tweak != nil {
 		tweak(&o)
 	}
-	srv, err := server.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	srv := testserver.Start(t, o)
 	return srv.URL()
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/termcall/termcall/headless"
+	"github.com/termcall/termcall/internal/testserver"
 	"github.com/termcall/termcall/server"
 	"github.com/termcall/termcall/server/proto"
 )
@@ -60,18 +61,7 @@ func runHeadless(t *testing.T, stdin string, args ...string) (string, error) {
 // bad URL in the list is refused up front, named.
 func TestHeadlessServerList(t *testing.T) {
 	const appID = 1400000002
-	srv, err := server.New(server.Options{Addr: "127.0.0.1:0", SDKAppID: appID, Secret: serveTestSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	srv := testserver.Start(t, server.Options{Addr: "127.0.0.1:0", SDKAppID: appID, Secret: serveTestSecret})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

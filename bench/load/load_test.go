@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/termcall/termcall/internal/testserver"
 	"github.com/termcall/termcall/server"
 )
 
@@ -20,18 +21,7 @@ const (
 func TestRunInProcess(t *testing.T) {
 	opts := server.DefaultOptions()
 	opts.Addr, opts.SDKAppID, opts.Secret = "127.0.0.1:0", testAppID, testSecret
-	srv, err := server.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	srv := testserver.Start(t, opts)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
