@@ -61,9 +61,9 @@ func TestLoginSkipsDeadServer(t *testing.T) {
 }
 
 // TestFailoverToAnotherNode: the node alice and bob are on shuts down and
-// they reconnect to the other node of their list. The two nodes do not
-// share sessions (that is the server's part, not built yet), so the
-// second gives each a new session: what a user sees is what a reconnect
+// they reconnect to the other node of their list. These two nodes share
+// no state (nodes do with serve --nats, tested in server/ and e2e/), so
+// the second gives each a new session: what a user sees is what a reconnect
 // to a server that forgot them shows today (applyResumeLocked): the call
 // ends as disconnected, the engine stays logged in, watched presence is
 // reported afresh from the new node, and calls work through it.
@@ -85,6 +85,8 @@ func TestFailoverToAnotherNode(t *testing.T) {
 		t.Fatalf("carol seen from node a: %+v", ps)
 	}
 	info := connect(t, alice, bob, proto.CallTypeAudio)
+	// USER_ENTER may still be on its way to alice's handlers: count from after it.
+	alice.rec.wait(t, EventUserEnter, 1)
 	before := len(alice.rec.names())
 
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
