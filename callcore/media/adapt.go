@@ -295,7 +295,8 @@ func (a *adapter) update(now time.Time, est rtc.Estimate, peers []string, videoB
 // costs it nothing). It moves up one rung when the budget has covered the
 // next one with margin for upAfter, or, for a source that does not use
 // its target (the estimate cannot rise above what is sent, so the budget
-// never covers the next rung), after probeAfter without loss.
+// never covers the next rung), after probeAfter without loss; for one
+// held back by its rung's cap below the budget, after upAfter.
 func (a *adapter) pickLocked(now time.Time, budget float64, lossy bool) {
 	last := len(a.ladder) - 1
 	if a.rung < 0 || a.rung > last {
@@ -324,8 +325,16 @@ func (a *adapter) pickLocked(now time.Time, budget float64, lossy bool) {
 	if a.rung == 0 {
 		return
 	}
+	// The estimate cannot rise far above what is sent, so two kinds of
+	// video never see a budget that covers the next rung: a source that
+	// does not use its target, and a rung whose own cap (capKbps), not
+	// the budget, holds the encoder back. Both probe up when calm; the
+	// capped one sooner, as the budget already shows spare bandwidth.
 	target := float64(a.video.Load().Kbps)
-	if !lossy && a.videoKbps < target*0.7 && now.Sub(a.calmSince) >= probeAfter {
+	calm := now.Sub(a.calmSince)
+	starved := a.videoKbps < target*0.7 && calm >= probeAfter
+	capped := float64(a.capKbps(cur)) < budget && calm >= upAfter
+	if !lossy && (starved || capped) {
 		a.rung--
 		a.upSince, a.calmSince = time.Time{}, now
 		return
