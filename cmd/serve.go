@@ -41,6 +41,7 @@ func serveCommand() *cobra.Command {
 		sc         store.Config
 		natsURLs   string
 		withWeb    bool
+		pprofAddr  string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -131,6 +132,13 @@ func serveCommand() *cobra.Command {
 			}
 			opts.Logger = opts.Logger.With("node", sc.NodeName)
 			opts.Logger.Info("state", "mode", st.Mode())
+			if pprofAddr != "" {
+				pctx, stop := context.WithCancel(ctx)
+				defer stop()
+				if err := servePprof(pctx, pprofAddr, opts.Logger); err != nil {
+					return err
+				}
+			}
 			if withWeb {
 				opts.Web = web.Handler()
 			}
@@ -192,6 +200,7 @@ func serveCommand() *cobra.Command {
 	fl.StringVar(&sc.NodeName, "node-name", "", "this node's name, in logs and the state lease (default: the host name)")
 	cmd.MarkFlagsMutuallyExclusive("data", "nats")
 	fl.BoolVar(&withWeb, "web", true, "serve the web SDK (/sdk/) and the web softphone (/)")
+	fl.StringVar(&pprofAddr, "pprof", "", "serve Go's profiles (net/http/pprof) on this loopback HOST:PORT")
 	return cmd
 }
 

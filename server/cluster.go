@@ -313,11 +313,10 @@ func (s *Server) serveRemote(r *remoteSocket, addr, query string) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
-	s.connWG.Add(2)
+	s.connWG.Add(2) // the reader, and the writing until finish
 	c.loginTimer = s.afterFunc(s.opts.LoginTimeout, func() { s.loginExpired(c) })
 	s.mu.Unlock()
 	s.log.Debug("connected through node", "node", r.node, "remote", addr)
-	go c.writeLoop()
 	go c.readLoop()
 	return true
 }

@@ -15,12 +15,21 @@ import (
 )
 
 // conn is one client websocket. It has exactly one reader goroutine
-// (readLoop, which also dispatches requests) and one writer goroutine
-// (writeLoop); everything else talks to it through Send and close.
+// (readLoop, which also dispatches requests). Writes have no goroutine
+// of their own while the connection is idle: Send queues a frame and
+// starts a flush goroutine if none runs, which writes until the queue is
+// empty and ends. An idle connection holds one goroutine and no queue
+// (issue 14: ~56 KiB a user before, most of it in a second goroutine, a
+// 256-slot channel and write buffers).
 type conn struct {
-	s    *Server
-	ws   socket      // nil for in-process connections (fuzzing)
-	send chan []byte // never closed; the writer stops on done
+	s  *Server
+	ws socket // nil for in-process connections (fuzzing): frames stay queued
+
+	qmu      sync.Mutex
+	queue    [][]byte // frames not written yet; nil when drained
+	flushing bool     // a flush goroutine runs (for good, once it has closed the socket)
+	pingDue  bool     // the ping wheel asked for a ping
+	pingSlot int      // of the ping wheel; owned by it
 
 	closeOnce  sync.Once
 	done       chan struct{} // closed when the connection is closing
@@ -62,7 +71,6 @@ func newConn(s *Server, ws socket) *conn {
 	return &conn{
 		s:          s,
 		ws:         ws,
-		send:       make(chan []byte, sendBuffer),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		limiter:    newTokenBucket(s.opts.RatePerSec, s.opts.RateBurst, s.now()),
@@ -70,23 +78,58 @@ func newConn(s *Server, ws socket) *conn {
 	}
 }
 
-// Send queues a frame for the writer without blocking (routing.Endpoint).
-// A connection whose queue is full is a slow consumer and is dropped rather
-// than slowing down the server.
+// Send queues a frame for the socket without blocking (routing.Endpoint).
+// A connection with sendBuffer frames unwritten is a slow consumer and is
+// dropped rather than slowing down the server.
 func (c *conn) Send(frame []byte) bool {
-	select {
-	case <-c.done:
+	c.qmu.Lock()
+	if c.closing() {
+		c.qmu.Unlock()
 		return false
-	default:
 	}
-	select {
-	case c.send <- frame:
-		return true
-	default:
+	if len(c.queue) >= sendBuffer {
+		c.qmu.Unlock()
 		c.s.log.Warn("slow consumer dropped", "user", c.userID())
 		c.close(websocket.ClosePolicyViolation, "slow consumer")
 		return false
 	}
+	c.queue = append(c.queue, frame)
+	start := c.startFlushLocked()
+	c.qmu.Unlock()
+	if start {
+		go c.flush()
+	}
+	return true
+}
+
+// ping asks for a ping frame (the ping wheel calls it).
+func (c *conn) ping() {
+	c.qmu.Lock()
+	c.pingDue = true
+	start := c.startFlushLocked()
+	c.qmu.Unlock()
+	if start {
+		go c.flush()
+	}
+}
+
+// startFlushLocked reports whether the caller must start a flush
+// goroutine, and counts it as running.
+func (c *conn) startFlushLocked() bool {
+	if c.ws == nil || c.flushing {
+		return false
+	}
+	c.flushing = true
+	return true
+}
+
+// queued takes the frames not written yet (in-process connections).
+func (c *conn) queued() [][]byte {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	q := c.queue
+	c.queue = nil
+	return q
 }
 
 // close starts closing the connection: the writer flushes what is queued,
@@ -95,6 +138,13 @@ func (c *conn) close(code int, text string) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeText = code, text
 		close(c.done)
+		// The flush goroutine writes what was queued, then the close frame.
+		c.qmu.Lock()
+		start := c.startFlushLocked()
+		c.qmu.Unlock()
+		if start {
+			go c.flush()
+		}
 	})
 }
 
@@ -165,63 +215,67 @@ func (c *conn) readLoop() {
 	}
 }
 
-// writeLoop writes queued frames and pings until the connection closes.
+// flush writes queued frames and due pings until there are none, then
+// ends; once the connection is closing it sends the close frame, shuts
+// the socket and stays counted as running, so that none starts again.
 // Pings, like the read and write deadlines, run on real time rather than
 // the server's clock: they check the network, and the pong they draw is
 // what extends the read deadline.
-func (c *conn) writeLoop() {
-	s := c.s
-	ticker := time.NewTicker(s.opts.PingInterval)
-	defer func() {
-		ticker.Stop()
-		_ = c.ws.Close()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.connWG.Done()
-	}()
-	write := func(frame []byte) bool {
-		_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-		if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
-			c.close(websocket.CloseAbnormalClosure, "")
-			return false
-		}
-		return true
-	}
+func (c *conn) flush() {
+	broken := false
 	for {
-		select {
-		case frame := <-c.send:
-			if !write(frame) {
+		c.qmu.Lock()
+		frames, ping := c.queue, c.pingDue
+		c.queue, c.pingDue = nil, false
+		if len(frames) == 0 && !ping {
+			if c.closing() {
+				c.qmu.Unlock()
+				c.finish()
 				return
 			}
-		case <-ticker.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "")
-				return
-			}
-		case <-c.done:
-			// Flush what was queued before the close (a reply, kicked...).
-			for flushing := true; flushing; {
-				select {
-				case frame := <-c.send:
-					flushing = write(frame)
-				default:
-					flushing = false
-				}
-			}
-			if c.closeCode != websocket.CloseAbnormalClosure {
-				_ = c.ws.WriteControl(websocket.CloseMessage,
-					websocket.FormatCloseMessage(c.closeCode, c.closeText), time.Now().Add(writeWait))
-			}
-			// Give the peer a moment to answer the close frame so that it
-			// reads ours before the socket goes away.
-			t := time.NewTimer(closeWait)
-			select {
-			case <-c.readerDone:
-			case <-t.C:
-			}
-			t.Stop()
+			c.flushing = false
+			c.qmu.Unlock()
 			return
 		}
+		c.qmu.Unlock()
+		for _, frame := range frames {
+			if broken {
+				break
+			}
+			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+				broken = true
+				c.close(websocket.CloseAbnormalClosure, "")
+			}
+		}
+		if ping && !broken {
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				broken = true
+				c.close(websocket.CloseAbnormalClosure, "")
+			}
+		}
 	}
+}
+
+// finish ends a closing connection's writing: the close frame, a moment
+// for the peer to answer it so that it reads ours before the socket goes
+// away, then the socket.
+func (c *conn) finish() {
+	s := c.s
+	if c.closeCode != websocket.CloseAbnormalClosure {
+		_ = c.ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(c.closeCode, c.closeText), time.Now().Add(writeWait))
+	}
+	t := time.NewTimer(closeWait)
+	select {
+	case <-c.readerDone:
+	case <-t.C:
+	}
+	t.Stop()
+	_ = c.ws.Close()
+	s.pings.remove(c)
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.connWG.Done()
 }

@@ -30,21 +30,17 @@ func newFuzzSession(t *testing.T, s *Server, user string, sigs map[string]string
 
 // answer drains the queue up to the answer with id.
 func (fs *fuzzSession) answer(id uint64) proto.Frame {
-	for {
-		select {
-		case b := <-fs.c.send:
-			f, err := proto.Decode(b)
-			if err != nil {
-				fs.t.Fatalf("server sent an undecodable frame %q: %v", b, err)
-			}
-			if f.ID == id && (f.Type == proto.TypeReply || f.Type == proto.TypeError) {
-				return f
-			}
-		default:
-			fs.t.Fatalf("no answer to request %d", id)
-			return proto.Frame{}
+	for _, b := range fs.c.queued() {
+		f, err := proto.Decode(b)
+		if err != nil {
+			fs.t.Fatalf("server sent an undecodable frame %q: %v", b, err)
+		}
+		if f.ID == id && (f.Type == proto.TypeReply || f.Type == proto.TypeError) {
+			return f
 		}
 	}
+	fs.t.Fatalf("no answer to request %d", id)
+	return proto.Frame{}
 }
 
 func (fs *fuzzSession) ping(id uint64) {

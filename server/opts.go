@@ -36,10 +36,14 @@ const (
 
 // Internal limits that are not worth an option.
 const (
-	sendBuffer    = 256              // frames queued per connection before it counts as a slow consumer
-	writeWait     = 10 * time.Second // one websocket write
-	closeWait     = time.Second      // how long to wait for the peer's close frame
-	maxRateErrors = 100              // rate-limit errors before a connection is dropped
+	sendBuffer = 256 // frames queued per connection before it counts as a slow consumer
+	// Websocket buffers (server.go): reads of one connection, writes
+	// shared through a pool.
+	readBufferSize  = 1024
+	writeBufferSize = 4096
+	writeWait       = 10 * time.Second // one websocket write
+	closeWait       = time.Second      // how long to wait for the peer's close frame
+	maxRateErrors   = 100              // rate-limit errors before a connection is dropped
 	// Hangup, logout, cancel and reject are never dropped by the rate
 	// limit: past the budget they take from this bucket, and past it too
 	// the reader waits for its next token.

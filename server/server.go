@@ -74,6 +74,7 @@ type Server struct {
 	// closed yet (fdlimit.go), HTTP and websocket alike.
 	openConns atomic.Int64
 
+	pings   *pingWheel     // pings every connection (ping.go)
 	connWG  sync.WaitGroup // reader and writer goroutines
 	timerWG sync.WaitGroup // timer callbacks in flight
 	serveWG sync.WaitGroup // the HTTP serve loop
@@ -106,12 +107,18 @@ func New(opts Options) (*Server, error) {
 		watchers:  make(map[string]map[string]struct{}),
 		published: make(map[string]proto.Presence),
 
+		pings:         newPingWheel(opts.PingInterval),
 		pendingByAddr: make(map[string]int),
 		reserved:      make(map[*session]*conn),
 	}
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
+		// Frames are small JSON: a 1 KiB read buffer serves them (larger
+		// ones are read through it), and a write buffer is taken from the
+		// pool only while a frame is written, so an idle connection holds
+		// none (issue 14).
+		ReadBufferSize:  readBufferSize,
+		WriteBufferSize: writeBufferSize,
+		WriteBufferPool: &sync.Pool{},
 		// Clients are terminal programs, not browsers, and authenticate
 		// with a userSig; the Origin header carries no trust here.
 		CheckOrigin: func(*http.Request) bool { return true },
@@ -299,6 +306,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() {
 		s.serveWG.Wait()
 		s.connWG.Wait()
+		s.pings.stop()
 		s.timerWG.Wait()
 		close(done)
 	}()
@@ -350,13 +358,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.conns[c] = struct{}{}
-	s.connWG.Add(2)
+	s.connWG.Add(2) // the reader, and the writing until finish
 	c.loginTimer = s.afterFunc(s.opts.LoginTimeout, func() { s.loginExpired(c) })
 	reserve := c.pool == poolReserve
 	s.mu.Unlock()
+	s.pings.add(c)
 	s.log.Debug("connected", "remote", r.RemoteAddr, "reserve", reserve)
-	go c.writeLoop()
-	c.readLoop()
+	// The handler returns: net/http's goroutine, its request and its
+	// buffers go, and the reader starts on a small stack of its own.
+	go c.readLoop()
 }
 
 func (s *Server) now() time.Time { return s.clock.Now() }

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"sync"
+	"time"
+)
+
+// pingSlots is how many groups the ping wheel spreads connections over:
+// each tick pings one group, so pings go out in small batches all along
+// the interval instead of one burst (or one timer per connection).
+const pingSlots = 8
+
+// pingWheel pings every connection about once per interval from one
+// goroutine, which starts with the first connection and ends at stop.
+type pingWheel struct {
+	interval time.Duration
+
+	mu      sync.Mutex
+	slots   [pingSlots]map[*conn]struct{}
+	last    int  // the slot pinged last
+	started bool // the goroutine runs (or ran)
+	quit    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+}
+
+func newPingWheel(interval time.Duration) *pingWheel {
+	w := &pingWheel{interval: interval, quit: make(chan struct{})}
+	for i := range w.slots {
+		w.slots[i] = make(map[*conn]struct{})
+	}
+	return w
+}
+
+// add puts c in the slot pinged last, so that its first ping comes one
+// interval after it connected: never later, whatever PongWait allows.
+func (w *pingWheel) add(c *conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c.pingSlot = w.last
+	w.slots[c.pingSlot][c] = struct{}{}
+	if !w.started {
+		w.started = true
+		w.wg.Add(1)
+		go w.run()
+	}
+}
+
+func (w *pingWheel) remove(c *conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.slots[c.pingSlot], c)
+}
+
+func (w *pingWheel) run() {
+	defer w.wg.Done()
+	t := time.NewTicker(max(time.Millisecond, w.interval/pingSlots))
+	defer t.Stop()
+	var due []*conn
+	for {
+		select {
+		case <-w.quit:
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		w.last = (w.last + 1) % pingSlots
+		for c := range w.slots[w.last] {
+			due = append(due, c)
+		}
+		w.mu.Unlock()
+		for _, c := range due {
+			c.ping()
+		}
+		clear(due) // no closed connection kept alive by the scratch
+		due = due[:0]
+	}
+}
+
+// stop ends the goroutine and waits for it.
+func (w *pingWheel) stop() {
+	w.once.Do(func() { close(w.quit) })
+	w.wg.Wait()
+}
