@@ -146,8 +146,7 @@ func (s *Server) answer(c *conn, typ string, id uint64, body any) {
 		return
 	}
 	s.outMu.Lock()
-	defer s.outMu.Unlock()
-	c.Send(b)
+	s.deliverLocked(func() { c.Send(b) }, 0, nil) // after what is on its way
 }
 
 // decodeBody decodes a request body, mapping failure to bad_request.

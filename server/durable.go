@@ -20,7 +20,9 @@ import (
 // leave, so what a client has seen is on record.
 type StateStore interface {
 	Load(ctx context.Context) (map[string][]byte, error)
-	Apply(ctx context.Context, ws []store.Write) error
+	// Publish sends writes in order without waiting; wait says whether
+	// they were stored (tx.go pipelines transactions on it).
+	Publish(ws []store.Write) (wait func(context.Context) error)
 	Ready() bool
 }
 
@@ -152,13 +154,13 @@ func (s *Server) recordLocked(key string) any {
 	return nil
 }
 
-// persist writes a transaction's records. A failed write is logged: the
-// call goes on from memory, only a restart would forget it.
-func (s *Server) persist(ws []store.Write) {
+// awaitStored waits for a transaction's records. A failed write is
+// logged: the call goes on from memory, only a restart would forget it.
+func (s *Server) awaitStored(n int, wait func(context.Context) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	if err := s.opts.State.Apply(ctx, ws); err != nil {
-		s.log.Error("state not stored", "records", len(ws), "err", err)
+	if err := wait(ctx); err != nil {
+		s.log.Error("state not stored", "records", n, "err", err)
 	}
 }
 

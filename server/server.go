@@ -43,8 +43,11 @@ type Server struct {
 	tls      *tls.Config // nil: plain ws://
 
 	// outMu orders deliveries: a transaction takes it before releasing mu,
-	// so frames leave in the order the state changed.
+	// so frames leave in the order the state changed (tx.go).
 	outMu sync.Mutex
+	// lastTurn is closed once the last transaction in the delivery line
+	// has delivered; guarded by outMu.
+	lastTurn chan struct{}
 
 	mu        sync.Mutex
 	closed    bool
@@ -108,6 +111,7 @@ func New(opts Options) (*Server, error) {
 		published: make(map[string]proto.Presence),
 
 		pings:         newPingWheel(opts.PingInterval),
+		lastTurn:      closedTurn(),
 		pendingByAddr: make(map[string]int),
 		reserved:      make(map[*session]*conn),
 	}
@@ -367,6 +371,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The handler returns: net/http's goroutine, its request and its
 	// buffers go, and the reader starts on a small stack of its own.
 	go c.readLoop()
+}
+
+func closedTurn() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
 }
 
 func (s *Server) now() time.Time { return s.clock.Now() }

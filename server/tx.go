@@ -1,8 +1,9 @@
 package server
 
 import (
+	"context"
+
 	"github.com/termcall/termcall/server/proto"
-	"github.com/termcall/termcall/server/store"
 )
 
 type opKind int
@@ -36,29 +37,60 @@ type tx struct {
 }
 
 // apply runs fn under the state lock, then delivers what it produced.
-// Deliveries happen in transaction order: outMu is taken before s.mu is
-// released.
+// Deliveries happen in transaction order, and a transaction's records are
+// stored before anyone hears of it. Storing is pipelined: the records
+// leave for the store in order under outMu, then each transaction waits
+// for its own acknowledgements without a lock and for its turn in the
+// delivery line (the previous transaction's frames). Many transactions'
+// writes are on their way at once, so the store's round trip bounds the
+// latency of one, not the rate of all (issue 14: awaited under outMu, it
+// serialised every state change behind it).
 func (s *Server) apply(fn func(t *tx)) {
 	t := &tx{s: s}
-	var writes []store.Write
-	func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		fn(t)
-		s.publishPresence(t)
-		writes = s.writesLocked(t)
-		s.outMu.Lock()
-	}()
-	func() {
-		defer s.outMu.Unlock()
-		if len(writes) > 0 {
-			// On record before anyone hears of it; in order, under outMu.
-			s.persist(writes)
-		}
-		t.run()
-	}()
+	s.mu.Lock()
+	fn(t)
+	s.publishPresence(t)
+	writes := s.writesLocked(t)
+	s.outMu.Lock()
+	s.mu.Unlock()
+	var wait func(context.Context) error
+	if len(writes) > 0 {
+		wait = s.opts.State.Publish(writes)
+	}
+	s.deliverLocked(t.run, len(writes), wait)
 	for _, fn := range t.then {
 		fn()
+	}
+}
+
+// deliverLocked runs deliver in its turn, once wait (if any) has said
+// that the n records it delivers news of are stored. It is called with
+// outMu held, taken under mu, and releases it.
+func (s *Server) deliverLocked(deliver func(), n int, wait func(context.Context) error) {
+	prev := s.lastTurn
+	if wait == nil && closed(prev) {
+		// Nothing on its way before this: deliver at once.
+		defer s.outMu.Unlock()
+		deliver()
+		return
+	}
+	mine := make(chan struct{})
+	s.lastTurn = mine
+	s.outMu.Unlock()
+	if wait != nil {
+		s.awaitStored(n, wait)
+	}
+	<-prev
+	deliver()
+	close(mine)
+}
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

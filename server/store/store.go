@@ -390,9 +390,17 @@ func (s *Store) Load(ctx context.Context) (map[string][]byte, error) {
 	}
 }
 
-// Apply stores the writes in order. They are published at once and then
-// awaited, so a batch costs about one round trip, not one per key.
+// Apply stores the writes in order and waits until they are stored.
 func (s *Store) Apply(ctx context.Context, ws []Write) error {
+	return s.Publish(ws)(ctx)
+}
+
+// Publish sends the writes in order without waiting; the returned wait
+// reports whether they were stored. Writes published one after another
+// land in that order (one connection, one stream), so a caller can have
+// many batches on their way at once and pay one round trip, not one per
+// batch.
+func (s *Store) Publish(ws []Write) (wait func(context.Context) error) {
 	futs := make([]jetstream.PubAckFuture, 0, len(ws))
 	for _, w := range ws {
 		m := nats.NewMsg("$KV." + Bucket + "." + w.Key)
@@ -404,10 +412,15 @@ func (s *Store) Apply(ctx context.Context, ws []Write) error {
 		}
 		f, err := s.js.PublishMsgAsync(m)
 		if err != nil {
-			return fmt.Errorf("store: write %s: %w", w.Key, err)
+			err = fmt.Errorf("store: write %s: %w", w.Key, err)
+			return func(ctx context.Context) error { return errors.Join(err, awaitAll(ctx, futs)) }
 		}
 		futs = append(futs, f)
 	}
+	return func(ctx context.Context) error { return awaitAll(ctx, futs) }
+}
+
+func awaitAll(ctx context.Context, futs []jetstream.PubAckFuture) error {
 	var errs []error
 	for _, f := range futs {
 		select {
