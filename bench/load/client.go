@@ -12,7 +12,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/termcall/termcall/config/usersig"
 	"github.com/termcall/termcall/server/proto"
 )
 
@@ -49,13 +48,10 @@ func dialer(local net.IP) *websocket.Dialer {
 // connections not logged in yet); the login is retried.
 var errBusy = errors.New("server busy (503)")
 
-// login dials url and logs user i in, waiting for the reply.
-func login(ctx context.Context, d *websocket.Dialer, url string, sdkAppID uint32, secret string, i int) (*user, error) {
+// login dials url and logs user i in with userSig sig, waiting for the
+// reply.
+func login(ctx context.Context, d *websocket.Dialer, url string, sdkAppID uint32, i int, sig string) (*user, error) {
 	id := userID(i)
-	sig, err := usersig.GenerateNow(secret, sdkAppID, id, 24*time.Hour)
-	if err != nil {
-		return nil, fmt.Errorf("userSig for %s: %w", id, err)
-	}
 	ws, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
