@@ -9,6 +9,7 @@ import (
 
 	"github.com/termcall/termcall/bench/load"
 	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/internal/procstat"
 )
 
 // benchServerCommand returns `termcall bench server`, the signaling
@@ -20,6 +21,7 @@ func benchServerCommand() *cobra.Command {
 		allowRemote string
 		asJSON      bool
 		quiet       bool
+		cpuProfile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -66,6 +68,13 @@ Each user holds one file descriptor here and one in the server.`,
 			if !quiet {
 				o.Progress = cmd.ErrOrStderr()
 			}
+			if cpuProfile != "" {
+				stop, err := procstat.StartCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer func() { _ = stop() }()
+			}
 			res, err := load.Run(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -87,5 +96,6 @@ Each user holds one file descriptor here and one in the server.`,
 	f.StringVar(&allowRemote, "allow-remote", "", "allow --server on this host (not loopback); name it exactly")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the tool itself to this file (the server: serve --pprof)")
 	return cmd
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/termcall/termcall/callcore/media"
 	"github.com/termcall/termcall/client"
 	"github.com/termcall/termcall/config"
+	"github.com/termcall/termcall/internal/procstat"
 	"github.com/termcall/termcall/server/proto"
 )
 
@@ -148,7 +149,7 @@ func Run(ctx context.Context, opts Options, stdin io.Reader, stdout io.Writer) e
 	}
 	opts.setDefaults()
 	if opts.CPUProfile != "" {
-		stop, err := startCPUProfile(opts.CPUProfile)
+		stop, err := procstat.StartCPUProfile(opts.CPUProfile)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrBadOptions, err)
 		}

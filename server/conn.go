@@ -38,6 +38,7 @@ type conn struct {
 	closeText  string // idem
 
 	// Owned by the reader goroutine.
+	handled    chan *frameJob // a worker has handled the reader's frame (workers.go)
 	limiter    tokenBucket
 	endLimiter tokenBucket // ending requests once limiter is spent (dispatch.go)
 	rateErrors int

@@ -2,7 +2,9 @@ package server
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/termcall/termcall/server/proto"
 )
@@ -61,4 +63,49 @@ func TestConcurrentCalls(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestIdleConnectionsHoldOneGoroutine: an idle logged-in connection costs
+// the server its reader goroutine alone: requests run on a fixed pool of
+// workers, writes on a goroutine that ends when the queue is empty, and
+// one ping wheel pings everyone (each
+// client answers its pings all along). Closing the connections leaves no
+// goroutine behind.
+func TestIdleConnectionsHoldOneGoroutine(t *testing.T) {
+	s := runServer(t, func(o *Options) { o.PingInterval = 40 * time.Millisecond })
+	login(t, s, "first") // starts the frame workers, a pool of fixed size
+	time.Sleep(50 * time.Millisecond)
+	base := runtime.NumGoroutine()
+	const n = 40
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = login(t, s, fmt.Sprintf("idle%02d", i))
+	}
+	time.Sleep(300 * time.Millisecond) // several rounds of pings
+	// Per connection: the server's reader and the test client's reader.
+	want := base + 2*n + 8
+	var got int
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = runtime.NumGoroutine(); got <= want {
+			break
+		}
+	}
+	if got > want {
+		t.Errorf("%d idle connections: %d goroutines over the %d before, want at most %d (2 a connection, one of them the test client's)",
+			n, got-base, base, want-base)
+	}
+	for i, c := range clients {
+		if c.pings.Load() == 0 {
+			t.Errorf("client %d got no ping in 300 ms at a 40 ms interval", i)
+		}
+	}
+	for _, c := range clients {
+		c.close()
+	}
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = runtime.NumGoroutine(); got <= base+2 {
+			return
+		}
+	}
+	t.Errorf("after closing every connection: %d goroutines, %d before", got, base)
 }

@@ -35,9 +35,22 @@ func (s *Server) handlerTable() map[string]handler {
 }
 
 // receive applies the rate limit and frame checks to one websocket message
-// and dispatches it. It runs on the connection's reader goroutine.
+// and dispatches it, on a frame worker (workers.go). It runs on the
+// connection's reader goroutine, which is also where an ending request
+// past its budget waits for a token: the wait holds no worker.
 func (s *Server) receive(c *conn, binary bool, data []byte) {
-	var f proto.Frame
+	if f, wait := c.onWorker(frameJob{binary: binary, data: data}); wait {
+		if c.waitEndToken() {
+			c.onWorker(frameJob{f: f, decoded: true})
+		}
+	}
+}
+
+// check decodes a message and applies the rate limit: it returns the frame
+// to dispatch, or ok false when it has been answered (or the connection
+// dropped), or wait true for an ending request that must wait for a token
+// first.
+func (s *Server) check(c *conn, binary bool, data []byte) (f proto.Frame, ok, wait bool) {
 	var perr *proto.Error
 	if binary {
 		perr = errf(proto.CodeMalformed, "binary messages are not accepted")
@@ -52,24 +65,24 @@ func (s *Server) receive(c *conn, binary bool, data []byte) {
 		// Counts toward the budget, but is never dropped: when the budget is
 		// spent it draws on a small bucket of its own, and past that the
 		// reader waits, which slows an abuser down instead of refusing.
-		if !c.limiter.allow(now) && !c.endLimiter.allow(now) && !c.waitEndToken() {
-			return // closing
+		if !c.limiter.allow(now) && !c.endLimiter.allow(now) {
+			return f, false, true
 		}
 	case !c.limiter.allow(now):
 		c.rateErrors++
 		if c.rateErrors > maxRateErrors {
 			s.log.Warn("rate limit: dropping connection", "user", c.userID())
 			c.close(websocket.ClosePolicyViolation, "rate limit exceeded")
-			return
+			return f, false, false
 		}
 		s.answer(c, proto.TypeError, f.ID, errf(proto.CodeRateLimited, "rate limit exceeded: frame dropped"))
-		return
+		return f, false, false
 	}
 	if perr != nil {
 		s.answer(c, proto.TypeError, 0, perr)
-		return
+		return f, false, false
 	}
-	s.dispatch(c, f)
+	return f, true, false
 }
 
 // ending reports the requests that end something: a call, an invitation,

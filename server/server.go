@@ -77,10 +77,15 @@ type Server struct {
 	// closed yet (fdlimit.go), HTTP and websocket alike.
 	openConns atomic.Int64
 
-	pings   *pingWheel     // pings every connection (ping.go)
-	connWG  sync.WaitGroup // reader and writer goroutines
-	timerWG sync.WaitGroup // timer callbacks in flight
-	serveWG sync.WaitGroup // the HTTP serve loop
+	pings    *pingWheel     // pings every connection (ping.go)
+	frames   chan *frameJob // to the frame workers (workers.go)
+	quit     chan struct{}  // closed when the connections are gone: the workers end
+	quitOnce sync.Once
+	workOnce sync.Once // starts the workers with the first frame
+	workerWG sync.WaitGroup
+	connWG   sync.WaitGroup // reader and writer goroutines
+	timerWG  sync.WaitGroup // timer callbacks in flight
+	serveWG  sync.WaitGroup // the HTTP serve loop
 }
 
 // New validates opts, fills in defaults and returns a server that is not
@@ -112,6 +117,8 @@ func New(opts Options) (*Server, error) {
 
 		pings:         newPingWheel(opts.PingInterval),
 		lastTurn:      closedTurn(),
+		frames:        make(chan *frameJob),
+		quit:          make(chan struct{}),
 		pendingByAddr: make(map[string]int),
 		reserved:      make(map[*session]*conn),
 	}
@@ -311,6 +318,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.serveWG.Wait()
 		s.connWG.Wait()
 		s.pings.stop()
+		s.quitOnce.Do(func() { close(s.quit) })
+		s.workerWG.Wait()
 		s.timerWG.Wait()
 		close(done)
 	}()

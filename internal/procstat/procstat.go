@@ -1,4 +1,5 @@
 // Package procstat is what termcall asks the kernel about its processes:
+// CPU profiles of its own (the --cpuprofile flags),
 // CPU time and resident memory from Linux's /proc (for the benchmarks) and
 // the open-file limit (for serve and the load tool).
 package procstat

@@ -1,4 +1,4 @@
-package headless
+package procstat
 
 import (
 	"fmt"
@@ -6,9 +6,9 @@ import (
 	"runtime/pprof"
 )
 
-// startCPUProfile writes a pprof CPU profile of the whole run to path
-// (--cpuprofile); the returned stop flushes and closes it.
-func startCPUProfile(path string) (stop func() error, err error) {
+// StartCPUProfile writes a pprof CPU profile of the whole run to path
+// (the --cpuprofile flags); the returned stop flushes and closes it.
+func StartCPUProfile(path string) (stop func() error, err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
