@@ -178,8 +178,10 @@ func (o *Options) setBaseline() {
 	if o.PongWait == 0 {
 		o.PongWait = DefaultPongWait
 	}
-	if o.PongWait <= o.PingInterval {
-		// A pong can only arrive after a ping; keep the deadline past the period.
+	if o.PongWait <= o.PingInterval+o.PingInterval/pingSlots {
+		// A pong can only arrive after a ping, and a connection's first
+		// ping may come a slot of the ping wheel late (ping.go): keep the
+		// deadline past that.
 		o.PongWait = o.PingInterval * 3 / 2
 	}
 	if o.RatePerSec == 0 {

@@ -5,10 +5,13 @@ import (
 	"time"
 )
 
-// pingSlots is how many groups the ping wheel spreads connections over:
-// each tick pings one group, so pings go out in small batches all along
-// the interval instead of one burst (or one timer per connection).
-const pingSlots = 8
+// pingSlots is how many groups the ping wheel spreads connections over,
+// round robin: each tick pings one group, so pings go out in small batches
+// all along the interval instead of one burst (or one timer per
+// connection). With 8 groups filled by arrival, 18k users who logged in
+// within 4 s shared two groups, and 9,000 pings (and pongs) at once put
+// 200 ms into invite latency's p99 every 20 s.
+const pingSlots = 64
 
 // pingWheel pings every connection about once per interval from one
 // goroutine, which starts with the first connection and ends at stop.
@@ -18,6 +21,7 @@ type pingWheel struct {
 	mu      sync.Mutex
 	slots   [pingSlots]map[*conn]struct{}
 	last    int  // the slot pinged last
+	next    int  // the slot the next connection goes to
 	started bool // the goroutine runs (or ran)
 	quit    chan struct{}
 	once    sync.Once
@@ -32,12 +36,14 @@ func newPingWheel(interval time.Duration) *pingWheel {
 	return w
 }
 
-// add puts c in the slot pinged last, so that its first ping comes one
-// interval after it connected: never later, whatever PongWait allows.
+// add puts c in the next slot round robin: its first ping comes within
+// interval*(1+1/pingSlots) of its connecting (PongWait allows for it,
+// opts.go).
 func (w *pingWheel) add(c *conn) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	c.pingSlot = w.last
+	c.pingSlot = w.next
+	w.next = (w.next + 1) % pingSlots
 	w.slots[c.pingSlot][c] = struct{}{}
 	if !w.started {
 		w.started = true
