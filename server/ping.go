@@ -45,6 +45,19 @@ func (w *pingWheel) add(c *conn) {
 	c.pingSlot = w.next
 	w.next = (w.next + 1) % pingSlots
 	w.slots[c.pingSlot][c] = struct{}{}
+	w.startLocked()
+}
+
+// start starts the goroutine if it is not running yet: Start does, so
+// that the server's own goroutines all run once it listens; a server
+// mounted through Handler gets it with its first connection.
+func (w *pingWheel) start() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.startLocked()
+}
+
+func (w *pingWheel) startLocked() {
 	if !w.started {
 		w.started = true
 		w.wg.Add(1)

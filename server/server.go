@@ -215,6 +215,10 @@ func (s *Server) Start() error {
 		// certificate) go to the server's log, not to the process's stderr.
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	// The server's own goroutines run from now on, not from the first
+	// connection (a Handler mounted elsewhere starts them then).
+	s.pings.start()
+	s.workOnce.Do(s.startWorkers)
 	s.serveWG.Add(1)
 	go func() {
 		defer s.serveWG.Done()

@@ -266,9 +266,11 @@ func TestOneToOneToneAndPattern(t *testing.T) {
 		return s.Video.FreezeMs > 1000
 	})
 	a.sess.SetCamera(true)
+	// Back and moving; not necessarily at 15 fps: on a loaded machine the
+	// adapter may have taken the call to a 10 fps rung meanwhile.
 	waitFor(t, "alice video back", 10*time.Second, func() bool {
 		s, _ := b.latest("alice")
-		return within(s.Video.FPS, 15, 0.3)
+		return s.Video.FPS >= 5 && s.Video.Width > 0
 	})
 }
 
