@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,8 +63,9 @@ type clusterState struct {
 	leaderSeen time.Time                // its last beat
 	nodeSeen   map[string]time.Time     // on the serving node: each node's last beat
 	remotes    map[string]*remoteSocket // on the serving node: NODE/CONN -> socket
-	tunnels    map[*tunnel]struct{}     // this node's clients while another serves
+	tunnels    map[string]*tunnel       // this node's clients while another serves, by id
 	inSub      *nats.Subscription
+	outSub     *nats.Subscription // termcall.out.NODE.*: frames for this node's tunnels
 	beatSub    *nats.Subscription
 	stop       chan struct{}
 	stopOnce   sync.Once
@@ -89,7 +91,7 @@ func (s *Server) startCluster() error {
 	st := &clusterState{
 		nodeSeen: make(map[string]time.Time),
 		remotes:  make(map[string]*remoteSocket),
-		tunnels:  make(map[*tunnel]struct{}),
+		tunnels:  make(map[string]*tunnel),
 		stop:     make(chan struct{}),
 		lostCh:   make(chan struct{}),
 	}
@@ -99,6 +101,14 @@ func (s *Server) startCluster() error {
 		return err
 	}
 	st.beatSub = sub
+	// One subscription for every tunnel of this node (a subscription each
+	// cost a nats.go goroutine per client).
+	out, err := cl.Conn().Subscribe(subjOutPrefix+cl.Node()+".*", s.toTunnel)
+	if err != nil {
+		_ = sub.Unsubscribe()
+		return err
+	}
+	st.outSub = out
 	st.wg.Add(1)
 	go s.beatLoop()
 	cl.WatchLeader(func(leader bool) {
@@ -114,6 +124,18 @@ func (s *Server) startCluster() error {
 		s.log.Info("following: another node serves the state")
 	}
 	return nil
+}
+
+// toTunnel hands a frame from the serving node to the tunnel it names
+// (termcall.out.NODE.CONN); one that has gone drops it.
+func (s *Server) toTunnel(m *nats.Msg) {
+	id := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+	s.cl.mu.Lock()
+	t := s.cl.tunnels[id]
+	s.cl.mu.Unlock()
+	if t != nil {
+		t.fromServing(m)
+	}
 }
 
 // serving reports whether this node runs the state machine: always
@@ -135,7 +157,7 @@ func (s *Server) becomeServing() {
 		return
 	}
 	tunnels := make([]*tunnel, 0, len(st.tunnels))
-	for t := range st.tunnels {
+	for _, t := range st.tunnels {
 		tunnels = append(tunnels, t)
 	}
 	st.mu.Unlock()
@@ -242,7 +264,7 @@ func (s *Server) sweepNodes() {
 			}
 		}
 	} else if st.leaderName == "" || now.Sub(st.leaderSeen) > beatLost {
-		for t := range st.tunnels {
+		for _, t := range st.tunnels {
 			tunnels = append(tunnels, t)
 		}
 	}
@@ -316,6 +338,7 @@ func (s *Server) serveRemote(r *remoteSocket, addr, query string) bool {
 	s.connWG.Add(2) // the reader, and the writing until finish
 	c.loginTimer = s.afterFunc(s.opts.LoginTimeout, func() { s.loginExpired(c) })
 	s.mu.Unlock()
+	c.out.attach(r) // a remote socket: the holding node pings its client
 	s.log.Debug("connected through node", "node", r.node, "remote", addr)
 	go c.readLoop()
 	return true
@@ -329,14 +352,14 @@ func (s *Server) stopCluster() {
 	}
 	st.mu.Lock()
 	tunnels := make([]*tunnel, 0, len(st.tunnels))
-	for t := range st.tunnels {
+	for _, t := range st.tunnels {
 		tunnels = append(tunnels, t)
 	}
 	remotes := make([]*remoteSocket, 0, len(st.remotes))
 	for _, r := range st.remotes {
 		remotes = append(remotes, r)
 	}
-	in, beat := st.inSub, st.beatSub
+	in, beat, out := st.inSub, st.beatSub, st.outSub
 	st.mu.Unlock()
 	st.stopOnce.Do(func() { close(st.stop) })
 	st.wg.Wait()
@@ -348,6 +371,9 @@ func (s *Server) stopCluster() {
 	}
 	for _, t := range tunnels {
 		t.closeClient(websocket.CloseGoingAway, proto.ReasonShutdown)
+	}
+	if out != nil {
+		_ = out.Unsubscribe()
 	}
 	for _, r := range remotes {
 		r.sendClose(websocket.CloseGoingAway, proto.ReasonShutdown)

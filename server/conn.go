@@ -14,22 +14,14 @@ import (
 	"github.com/termcall/termcall/server/proto"
 )
 
-// conn is one client websocket. It has exactly one reader goroutine
-// (readLoop, which also dispatches requests). Writes have no goroutine
-// of their own while the connection is idle: Send queues a frame and
-// starts a flush goroutine if none runs, which writes until the queue is
-// empty and ends. An idle connection holds one goroutine and no queue
-// (issue 14: ~56 KiB a user before, most of it in a second goroutine, a
-// 256-slot channel and write buffers).
+// conn is one client websocket. It has exactly one goroutine while idle,
+// its reader (readLoop); requests are dispatched on the frame workers
+// (workers.go) and writes on its outbox's flush goroutine, which ends
+// when the queue is empty.
 type conn struct {
-	s  *Server
-	ws socket // nil for in-process connections (fuzzing): frames stay queued
-
-	qmu      sync.Mutex
-	queue    [][]byte // frames not written yet; nil when drained
-	flushing bool     // a flush goroutine runs (for good, once it has closed the socket)
-	pingDue  bool     // the ping wheel asked for a ping
-	pingSlot int      // of the ping wheel; owned by it
+	s   *Server
+	ws  socket // nil for in-process connections (fuzzing): frames stay queued
+	out outbox // the write side (outbox.go)
 
 	closeOnce  sync.Once
 	done       chan struct{} // closed when the connection is closing
@@ -69,7 +61,7 @@ type socket interface {
 }
 
 func newConn(s *Server, ws socket) *conn {
-	return &conn{
+	c := &conn{
 		s:          s,
 		ws:         ws,
 		done:       make(chan struct{}),
@@ -77,61 +69,28 @@ func newConn(s *Server, ws socket) *conn {
 		limiter:    newTokenBucket(s.opts.RatePerSec, s.opts.RateBurst, s.now()),
 		endLimiter: newTokenBucket(endRatePerSec, endRateBurst, s.now()),
 	}
+	c.out.onBroken = func() { c.close(websocket.CloseAbnormalClosure, "") }
+	c.out.finish = c.finish
+	return c
 }
 
 // Send queues a frame for the socket without blocking (routing.Endpoint).
 // A connection with sendBuffer frames unwritten is a slow consumer and is
 // dropped rather than slowing down the server.
 func (c *conn) Send(frame []byte) bool {
-	c.qmu.Lock()
 	if c.closing() {
-		c.qmu.Unlock()
 		return false
 	}
-	if len(c.queue) >= sendBuffer {
-		c.qmu.Unlock()
+	ok, full := c.out.push(frame)
+	if full {
 		c.s.log.Warn("slow consumer dropped", "user", c.userID())
 		c.close(websocket.ClosePolicyViolation, "slow consumer")
-		return false
 	}
-	c.queue = append(c.queue, frame)
-	start := c.startFlushLocked()
-	c.qmu.Unlock()
-	if start {
-		go c.flush()
-	}
-	return true
-}
-
-// ping asks for a ping frame (the ping wheel calls it).
-func (c *conn) ping() {
-	c.qmu.Lock()
-	c.pingDue = true
-	start := c.startFlushLocked()
-	c.qmu.Unlock()
-	if start {
-		go c.flush()
-	}
-}
-
-// startFlushLocked reports whether the caller must start a flush
-// goroutine, and counts it as running.
-func (c *conn) startFlushLocked() bool {
-	if c.ws == nil || c.flushing {
-		return false
-	}
-	c.flushing = true
-	return true
+	return ok
 }
 
 // queued takes the frames not written yet (in-process connections).
-func (c *conn) queued() [][]byte {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	q := c.queue
-	c.queue = nil
-	return q
-}
+func (c *conn) queued() [][]byte { return c.out.taken() }
 
 // close starts closing the connection: the writer flushes what is queued,
 // sends a close frame with code and text, and shuts the socket.
@@ -139,13 +98,9 @@ func (c *conn) close(code int, text string) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeText = code, text
 		close(c.done)
-		// The flush goroutine writes what was queued, then the close frame.
-		c.qmu.Lock()
-		start := c.startFlushLocked()
-		c.qmu.Unlock()
-		if start {
-			go c.flush()
-		}
+		// The flush goroutine writes what was queued, then finish sends
+		// the close frame.
+		c.out.shut()
 	})
 }
 
@@ -216,48 +171,6 @@ func (c *conn) readLoop() {
 	}
 }
 
-// flush writes queued frames and due pings until there are none, then
-// ends; once the connection is closing it sends the close frame, shuts
-// the socket and stays counted as running, so that none starts again.
-// Pings, like the read and write deadlines, run on real time rather than
-// the server's clock: they check the network, and the pong they draw is
-// what extends the read deadline.
-func (c *conn) flush() {
-	broken := false
-	for {
-		c.qmu.Lock()
-		frames, ping := c.queue, c.pingDue
-		c.queue, c.pingDue = nil, false
-		if len(frames) == 0 && !ping {
-			if c.closing() {
-				c.qmu.Unlock()
-				c.finish()
-				return
-			}
-			c.flushing = false
-			c.qmu.Unlock()
-			return
-		}
-		c.qmu.Unlock()
-		for _, frame := range frames {
-			if broken {
-				break
-			}
-			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
-				broken = true
-				c.close(websocket.CloseAbnormalClosure, "")
-			}
-		}
-		if ping && !broken {
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				broken = true
-				c.close(websocket.CloseAbnormalClosure, "")
-			}
-		}
-	}
-}
-
 // finish ends a closing connection's writing: the close frame, a moment
 // for the peer to answer it so that it reads ours before the socket goes
 // away, then the socket.
@@ -274,7 +187,7 @@ func (c *conn) finish() {
 	}
 	t.Stop()
 	_ = c.ws.Close()
-	s.pings.remove(c)
+	s.pings.remove(&c.out)
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()

@@ -19,7 +19,7 @@ type pingWheel struct {
 	interval time.Duration
 
 	mu      sync.Mutex
-	slots   [pingSlots]map[*conn]struct{}
+	slots   [pingSlots]map[*outbox]struct{}
 	last    int  // the slot pinged last
 	next    int  // the slot the next connection goes to
 	started bool // the goroutine runs (or ran)
@@ -31,7 +31,7 @@ type pingWheel struct {
 func newPingWheel(interval time.Duration) *pingWheel {
 	w := &pingWheel{interval: interval, quit: make(chan struct{})}
 	for i := range w.slots {
-		w.slots[i] = make(map[*conn]struct{})
+		w.slots[i] = make(map[*outbox]struct{})
 	}
 	return w
 }
@@ -39,7 +39,7 @@ func newPingWheel(interval time.Duration) *pingWheel {
 // add puts c in the next slot round robin: its first ping comes within
 // interval*(1+1/pingSlots) of its connecting (PongWait allows for it,
 // opts.go).
-func (w *pingWheel) add(c *conn) {
+func (w *pingWheel) add(c *outbox) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c.pingSlot = w.next
@@ -65,7 +65,7 @@ func (w *pingWheel) startLocked() {
 	}
 }
 
-func (w *pingWheel) remove(c *conn) {
+func (w *pingWheel) remove(c *outbox) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.slots[c.pingSlot], c)
@@ -75,7 +75,7 @@ func (w *pingWheel) run() {
 	defer w.wg.Done()
 	t := time.NewTicker(max(time.Millisecond, w.interval/pingSlots))
 	defer t.Stop()
-	var due []*conn
+	var due []*outbox
 	for {
 		select {
 		case <-w.quit:

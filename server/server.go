@@ -379,7 +379,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c.loginTimer = s.afterFunc(s.opts.LoginTimeout, func() { s.loginExpired(c) })
 	reserve := c.pool == poolReserve
 	s.mu.Unlock()
-	s.pings.add(c)
+	c.out.attach(ws)
+	s.pings.add(&c.out)
 	s.log.Debug("connected", "remote", r.RemoteAddr, "reserve", reserve)
 	// The handler returns: net/http's goroutine, its request and its
 	// buffers go, and the reader starts on a small stack of its own.

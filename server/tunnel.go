@@ -19,9 +19,8 @@ type tunnel struct {
 	s   *Server
 	ws  *websocket.Conn
 	id  string
-	sub *nats.Subscription
+	out outbox // frames from the serving node, to the client (outbox.go)
 
-	out        chan []byte // frames from the serving node, for the writer
 	done       chan struct{}
 	readerDone chan struct{}
 	once       sync.Once
@@ -47,32 +46,30 @@ func (s *Server) serveTunnel(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("upgrade", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	t := &tunnel{s: s, ws: ws, id: randomSessionID(), out: make(chan []byte, sendBuffer), done: make(chan struct{}), readerDone: make(chan struct{})}
-	nc, node := s.opts.Cluster.Conn(), s.opts.Cluster.Node()
-	t.sub, err = nc.Subscribe(subjOutPrefix+node+"."+t.id, t.fromServing)
+	t := &tunnel{s: s, ws: ws, id: randomSessionID(), done: make(chan struct{}), readerDone: make(chan struct{})}
+	t.out.onBroken = func() { t.closeWith(nil) }
+	t.out.finish = t.finish
 	st := s.cl
 	st.mu.Lock()
-	refused := err != nil || st.serving || s.isClosed()
+	refused := st.serving || s.isClosed()
 	if !refused {
-		st.tunnels[t] = struct{}{}
+		st.tunnels[t.id] = t // the node's subscription to termcall.out.NODE.* delivers by id
 	}
 	st.mu.Unlock()
 	if refused {
 		// Serving now (it took the lease meanwhile) or shutting down: the
 		// client redials.
-		if t.sub != nil {
-			_ = t.sub.Unsubscribe()
-		}
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "retry"), time.Now().Add(writeWait))
 		_ = ws.Close()
 		return
 	}
-	s.connWG.Add(2)
+	s.connWG.Add(2) // the reader, and the writing until finish
+	t.out.attach(ws)
+	s.pings.add(&t.out)
 	if err := t.open(r); err != nil {
 		t.closeClient(websocket.CloseTryAgainLater, "serving node unreachable")
 	}
-	go t.writeLoop()
-	t.readLoop()
+	go t.readLoop()
 }
 
 func (s *Server) isClosed() bool {
@@ -106,9 +103,7 @@ func (t *tunnel) msg(op string, data []byte) *nats.Msg {
 func (t *tunnel) fromServing(m *nats.Msg) {
 	switch m.Header.Get(hdrOp) {
 	case tunFrame:
-		select {
-		case t.out <- m.Data:
-		default:
+		if _, full := t.out.push(m.Data); full {
 			t.s.log.Warn("slow consumer dropped", "tunnel", t.id)
 			t.closeClient(websocket.ClosePolicyViolation, "slow consumer")
 		}
@@ -125,6 +120,7 @@ func (t *tunnel) closeWith(data []byte) {
 	t.once.Do(func() {
 		t.closeData = data
 		close(t.done)
+		t.out.shut()
 	})
 }
 
@@ -133,9 +129,8 @@ func (t *tunnel) readLoop() {
 	defer func() {
 		t.closeWith(nil)
 		_ = t.toServing(tunClose, nil)
-		_ = t.sub.Unsubscribe()
 		s.cl.mu.Lock()
-		delete(s.cl.tunnels, t)
+		delete(s.cl.tunnels, t.id)
 		s.cl.mu.Unlock()
 		close(t.readerDone)
 		s.connWG.Done()
@@ -158,50 +153,21 @@ func (t *tunnel) readLoop() {
 	}
 }
 
-func (t *tunnel) writeLoop() {
+// finish ends the tunnel's writing once its outbox is flushed: the close
+// frame if there is one, a moment for the client to answer it so that it
+// reads ours before the socket goes, then the socket.
+func (t *tunnel) finish() {
 	s := t.s
-	ping := time.NewTicker(s.opts.PingInterval)
-	defer func() {
-		ping.Stop()
-		_ = t.ws.Close()
-		s.connWG.Done()
-	}()
-	write := func(b []byte) bool {
-		_ = t.ws.SetWriteDeadline(time.Now().Add(writeWait))
-		return t.ws.WriteMessage(websocket.TextMessage, b) == nil
-	}
-	for {
+	if t.closeData != nil {
+		_ = t.ws.WriteControl(websocket.CloseMessage, t.closeData, time.Now().Add(writeWait))
+		w := time.NewTimer(closeWait)
 		select {
-		case b := <-t.out:
-			if !write(b) {
-				t.closeWith(nil)
-				return
-			}
-		case <-ping.C:
-			if t.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)) != nil {
-				t.closeWith(nil)
-				return
-			}
-		case <-t.done:
-			for flushing := true; flushing; {
-				select {
-				case b := <-t.out:
-					flushing = write(b)
-				default:
-					flushing = false
-				}
-			}
-			if t.closeData != nil {
-				_ = t.ws.WriteControl(websocket.CloseMessage, t.closeData, time.Now().Add(writeWait))
-				// Let the client answer it, so it reads ours before the socket goes.
-				w := time.NewTimer(closeWait)
-				select {
-				case <-t.readerDone:
-				case <-w.C:
-				}
-				w.Stop()
-			}
-			return
+		case <-t.readerDone:
+		case <-w.C:
 		}
+		w.Stop()
 	}
+	_ = t.ws.Close()
+	s.pings.remove(&t.out)
+	s.connWG.Done()
 }
