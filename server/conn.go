@@ -180,16 +180,23 @@ func (c *conn) finish() {
 		_ = c.ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(c.closeCode, c.closeText), time.Now().Add(writeWait))
 	}
-	t := time.NewTimer(closeWait)
-	select {
-	case <-c.readerDone:
-	case <-t.C:
-	}
-	t.Stop()
+	awaitPeerClose(c.readerDone)
 	_ = c.ws.Close()
 	s.pings.remove(&c.out)
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
 	s.connWG.Done()
+}
+
+// awaitPeerClose gives the peer up to closeWait to answer a close frame
+// (its reader, readerDone, ends then), so that it reads ours before the
+// socket goes away.
+func awaitPeerClose(readerDone <-chan struct{}) {
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	select {
+	case <-readerDone:
+	case <-t.C:
+	}
 }

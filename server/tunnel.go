@@ -160,12 +160,7 @@ func (t *tunnel) finish() {
 	s := t.s
 	if t.closeData != nil {
 		_ = t.ws.WriteControl(websocket.CloseMessage, t.closeData, time.Now().Add(writeWait))
-		w := time.NewTimer(closeWait)
-		select {
-		case <-t.readerDone:
-		case <-w.C:
-		}
-		w.Stop()
+		awaitPeerClose(t.readerDone)
 	}
 	_ = t.ws.Close()
 	s.pings.remove(&t.out)
