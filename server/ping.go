@@ -13,8 +13,9 @@ import (
 // 200 ms into invite latency's p99 every 20 s.
 const pingSlots = 64
 
-// pingWheel pings every connection about once per interval from one
-// goroutine, which starts with the first connection and ends at stop.
+// pingWheel pings every connection (its outbox) about once per interval
+// from one goroutine, which runs from Start (or the first connection of a
+// server mounted through Handler) until stop.
 type pingWheel struct {
 	interval time.Duration
 
