@@ -63,3 +63,33 @@ func TestAdapterClimbsBackAfterCongestion(t *testing.T) {
 	}
 	t.Fatalf("25 s after the link opened the video is %+v (estimate %.0f kbit/s), want 320x240@15 at 250 kbit/s or more", tgt, g.estKbps)
 }
+
+// TestAdapterLossyLinkKeepsVideo: on a link that loses 5 % without
+// queuing, GCC's loss-based half falls to its floor and stays (it rises
+// only below 2 % loss); the video follows the delay-based half and keeps
+// its full size. With the delay growing too, the same loss is congestion
+// and the video steps down.
+func TestAdapterLossyLinkKeepsVideo(t *testing.T) {
+	p := callcore.VideoProfile{Width: 320, Height: 240, FPS: 15, MaxKbps: 300}
+	for _, tc := range []struct {
+		queuing bool
+		full    bool
+	}{{queuing: false, full: true}, {queuing: true, full: false}} {
+		a := newAdapter(p, 32000)
+		now := time.Unix(1_800_000_000, 0)
+		var video, sent uint64
+		var tgt videoTarget
+		for range 20 {
+			a.update(now, rtc.Estimate{Bitrate: 43_000, DelayBitrate: 520_000, Loss: 0.05, Queuing: tc.queuing, Peers: 1},
+				[]string{"bob"}, video, sent)
+			tgt = *a.video.Load()
+			video += uint64(tgt.Kbps * 1000 / 8 / 2)
+			sent += uint64((tgt.Kbps + int(a.audioBps.Load())/1000) * 1000 / 8 / 2)
+			now = now.Add(adaptEvery)
+		}
+		full := tgt.Width == 320 && tgt.FPS == 15 && tgt.Kbps >= 250
+		if full != tc.full {
+			t.Errorf("5 %% loss, queuing %v: video %+v after 10 s, want full size %v", tc.queuing, tgt, tc.full)
+		}
+	}
+}

@@ -51,6 +51,9 @@ type Estimate struct {
 	// Bitrate is the lowest target bitrate over the peers, bit/s; 0 when
 	// there is no peer.
 	Bitrate int
+	// DelayBitrate is the lowest target of GCC's delay-based half alone
+	// (Bitrate is the lower of it and the loss-based half's).
+	DelayBitrate int
 	// Loss is the highest packet loss (0-1) any peer reported lately in
 	// its RTCP reception reports.
 	Loss float64
@@ -200,10 +203,15 @@ func (s *estimators) estimate() Estimate {
 	var out Estimate
 	for e := range s.set {
 		b := e.GetTargetBitrate()
+		st := e.GetStats()
+		d, _ := st["delayTargetBitrate"].(int)
 		if out.Peers == 0 || b < out.Bitrate {
 			out.Bitrate = b
 		}
-		if l, ok := e.GetStats()["averageLoss"].(float64); ok && l > out.FeedbackLoss {
+		if out.Peers == 0 || d < out.DelayBitrate {
+			out.DelayBitrate = d
+		}
+		if l, ok := st["averageLoss"].(float64); ok && l > out.FeedbackLoss {
 			out.FeedbackLoss = l
 		}
 		if at := e.overuseAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < queuingFor {
