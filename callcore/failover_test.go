@@ -23,6 +23,13 @@ func deadURL(t *testing.T) string {
 	return "ws://" + addr + "/ws"
 }
 
+// signalReady reports whether c's signaling accepts requests (resumed).
+func (c *client) signalReady() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.link != nil && c.link.c != nil && c.link.c.Connected()
+}
+
 // serverOf is the server engine c's signaling is on.
 func (c *client) serverOf() string {
 	c.mu.Lock()
@@ -94,7 +101,10 @@ func TestFailoverToAnotherNode(t *testing.T) {
 	must(t, a.Shutdown(sctx))
 
 	for _, c := range []*client{alice, bob} {
-		eventually(t, c.user+" on node b", func() bool { return c.serverOf() == b.URL() })
+		// On node b and done resuming there: requests fail fast with "not
+		// connected" until the resume is done (signal.Client), so an
+		// invitation that came meanwhile could not be accepted yet.
+		eventually(t, c.user+" on node b", func() bool { return c.serverOf() == b.URL() && c.signalReady() })
 		other := map[string]string{"alice": "bob", "bob": "alice"}[c.user]
 		if l := data[UserLeave](t, c.rec.wait(t, EventUserLeave, 1)); l != (UserLeave{UserID: other, Reason: ReasonDisconnected}) {
 			t.Fatalf("%s USER_LEAVE %+v", c.user, l)
