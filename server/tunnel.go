@@ -21,10 +21,9 @@ type tunnel struct {
 	id  string
 	out outbox // frames from the serving node, to the client (outbox.go)
 
-	done       chan struct{}
 	readerDone chan struct{}
 	once       sync.Once
-	closeData  []byte // the close frame to send the client; set before done closes
+	closeData  []byte // the close frame to send the client; set before the outbox shuts
 }
 
 // serveTunnel runs a client's websocket through to the serving node.
@@ -46,7 +45,7 @@ func (s *Server) serveTunnel(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("upgrade", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	t := &tunnel{s: s, ws: ws, id: randomSessionID(), done: make(chan struct{}), readerDone: make(chan struct{})}
+	t := &tunnel{s: s, ws: ws, id: randomSessionID(), readerDone: make(chan struct{})}
 	t.out.onBroken = func() { t.closeWith(nil) }
 	t.out.finish = t.finish
 	st := s.cl
@@ -119,7 +118,6 @@ func (t *tunnel) closeClient(code int, text string) {
 func (t *tunnel) closeWith(data []byte) {
 	t.once.Do(func() {
 		t.closeData = data
-		close(t.done)
 		t.out.shut()
 	})
 }
