@@ -36,8 +36,14 @@ const (
 
 	readyWait = 10 * time.Second
 	opTimeout = 5 * time.Second
-	// Deleted records leave a marker each; markers older than this are
-	// purged so the bucket does not grow with every call ever made.
+	// A deleted record leaves a marker that expires after markerTTL (the
+	// bucket's LimitMarkerTTL; JetStream's smallest message TTL). Kept until
+	// the janitor's purge, markers were every ended call's and invitation's:
+	// at 4,000 invitations a second they grew the heap by ~1 MB a second,
+	// and each GC cycle had them to mark (issue 14).
+	markerTTL = time.Second
+	// Markers without a TTL (a bucket from an older termcall, or a NATS
+	// server without per-message TTLs) are purged by the janitor.
 	markerAge   = 5 * time.Minute
 	janitorTick = 5 * time.Minute
 )
@@ -85,6 +91,8 @@ type Store struct {
 	node   string
 
 	cluster bool
+	// markerTTL is the TTL deletions give their markers ("" without TTLs).
+	markerTTL string
 
 	mu       sync.Mutex
 	leaseOK  bool
@@ -211,13 +219,23 @@ func (s *Store) openBuckets(ctx context.Context, storage jetstream.StorageType, 
 	s.js = js
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	s.kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      Bucket,
-		Description: "termcall signaling state: sessions, calls, invitations",
-		History:     1,
-		Storage:     storage,
-		Replicas:    replicas,
-	})
+	cfg := jetstream.KeyValueConfig{
+		Bucket:         Bucket,
+		Description:    "termcall signaling state: sessions, calls, invitations",
+		History:        1,
+		Storage:        storage,
+		Replicas:       replicas,
+		LimitMarkerTTL: markerTTL,
+	}
+	s.kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
+	if errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
+		// A NATS server before 2.11: plain markers, purged by the janitor.
+		s.log.Warn("state: the NATS server has no message TTLs; deleted records' markers are purged every 5 minutes")
+		cfg.LimitMarkerTTL = 0
+		s.kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
+	} else if err == nil {
+		s.markerTTL = markerTTL.String()
+	}
 	if err != nil {
 		return fmt.Errorf("store: bucket %s (is JetStream enabled on the NATS server?): %w", Bucket, err)
 	}
@@ -404,10 +422,17 @@ func (s *Store) Publish(ws []Write) (wait func(context.Context) error) {
 	futs := make([]jetstream.PubAckFuture, 0, len(ws))
 	for _, w := range ws {
 		m := nats.NewMsg("$KV." + Bucket + "." + w.Key)
-		if w.Delete {
+		switch {
+		case w.Delete && s.markerTTL != "":
+			// What KeyValue.Purge with PurgeTTL sends: a marker that
+			// replaces the record and expires by itself.
+			m.Header.Set("KV-Operation", "PURGE")
+			m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+			m.Header.Set(jetstream.MsgTTLHeader, s.markerTTL)
+		case w.Delete:
 			// The KV protocol's delete marker, what KeyValue.Delete sends.
 			m.Header.Set("KV-Operation", "DEL")
-		} else {
+		default:
 			m.Data = w.Value
 		}
 		f, err := s.js.PublishMsgAsync(m)
