@@ -56,6 +56,9 @@ type (
 		Members   []memberRecord `json:"members"`
 		Pending   []string       `json:"pending,omitempty"`
 		StartedAt int64          `json:"startedAt,omitempty"`
+		// Its open invitations: one record for a call and its ringing
+		// halves the store's writes per invitation (issue 14).
+		Invites []inviteRecord `json:"invites,omitempty"`
 	}
 	memberRecord struct {
 		UserID string `json:"userID"`
@@ -85,7 +88,7 @@ func roomKey(id uint32) string { return keyRoom + strconv.FormatUint(uint64(id),
 // changed; apply writes them (or their deletion) when it ends.
 func (t *tx) saveSession(u string)   { t.save(keySession + u) }
 func (t *tx) saveRoom(r *room)       { t.save(roomKey(r.id)) }
-func (t *tx) saveInvite(inv *invite) { t.save(keyInvite + inv.id) }
+func (t *tx) saveInvite(inv *invite) { t.saveRoom(inv.room) } // kept in its call's record
 func (t *tx) save(key string) {
 	if t.s.opts.State == nil {
 		return
@@ -141,17 +144,20 @@ func (s *Server) recordLocked(key string) any {
 			if !r.startedAt.IsZero() {
 				rec.StartedAt = r.startedAt.UnixMilli()
 			}
+			for _, inv := range sortedInvites(r) {
+				rec.Invites = append(rec.Invites, recordOfInvite(inv))
+			}
 			return rec
 		}
-	case strings.HasPrefix(key, keyInvite):
-		if inv := s.invites[strings.TrimPrefix(key, keyInvite)]; inv != nil {
-			return inviteRecord{ID: inv.id, Sponsor: inv.sponsor, RoomID: inv.room.id, Invitees: inv.invitees,
-				Pending: inv.pendingList(), GroupID: inv.groupID, IsFromGroup: inv.isFromGroup, CallType: inv.callType,
-				Timeout: inv.timeout, SentAt: inv.sentAt.UnixMilli(), Seq: inv.seq,
-				SponsorNickName: inv.sponsorNickName, SponsorAvatar: inv.sponsorAvatar}
-		}
 	}
-	return nil
+	return nil // an invite.ID record is an older termcall's: deleted once read
+}
+
+func recordOfInvite(inv *invite) inviteRecord {
+	return inviteRecord{ID: inv.id, Sponsor: inv.sponsor, RoomID: inv.room.id, Invitees: inv.invitees,
+		Pending: inv.pendingList(), GroupID: inv.groupID, IsFromGroup: inv.isFromGroup, CallType: inv.callType,
+		Timeout: inv.timeout, SentAt: inv.sentAt.UnixMilli(), Seq: inv.seq,
+		SponsorNickName: inv.sponsorNickName, SponsorAvatar: inv.sponsorAvatar}
 }
 
 // awaitStored waits for a transaction's records. A failed write is
@@ -179,6 +185,7 @@ func (s *Server) restore(ctx context.Context) error {
 		rooms    []roomRecord
 		invites  []inviteRecord
 		bad      []string
+		legacy   []string
 	)
 	for k, v := range recs {
 		var err error
@@ -192,11 +199,18 @@ func (s *Server) restore(ctx context.Context) error {
 			var r roomRecord
 			if err = json.Unmarshal(v, &r); err == nil {
 				rooms = append(rooms, r)
+				for _, ir := range r.Invites {
+					ir.RoomID = r.ID
+					invites = append(invites, ir)
+				}
 			}
 		case strings.HasPrefix(k, keyInvite):
+			// An older termcall's own record per invitation: restored,
+			// then kept in its call's record.
 			var r inviteRecord
 			if err = json.Unmarshal(v, &r); err == nil {
 				invites = append(invites, r)
+				legacy = append(legacy, k)
 			}
 		default:
 			err = fmt.Errorf("unknown record")
@@ -208,7 +222,7 @@ func (s *Server) restore(ctx context.Context) error {
 	}
 	grace := max(s.opts.Grace, restoreGraceMin)
 	s.apply(func(t *tx) {
-		for _, k := range bad {
+		for _, k := range append(bad, legacy...) {
 			t.save(k) // no entity behind it: deleted
 		}
 		now := s.now()

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -267,5 +269,47 @@ func TestHealthz(t *testing.T) {
 	st.Close()
 	if code := get(); code != http.StatusServiceUnavailable {
 		t.Errorf("healthz %d with the store closed, want 503", code)
+	}
+}
+
+// An older termcall kept an invitation in its own invite.ID record; one
+// restarted by this version restores it and keeps it in its call's record.
+func TestRestoresAnOlderInvitationRecord(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	clk := newFakeClock()
+	sent := clk.Now().UnixMilli()
+	ctx := context.Background()
+	if err := st.Apply(ctx, []store.Write{
+		{Key: "session.alice", Value: []byte(`{"userID":"alice","sessionID":"s-alice"}`)},
+		{Key: "session.bob", Value: []byte(`{"userID":"bob","sessionID":"s-bob"}`)},
+		{Key: "room.7", Value: []byte(`{"id":7,"callType":1,"inviter":"alice","members":[{"userID":"alice","audio":true}],"pending":["bob"]}`)},
+		{Key: "invite.abc", Value: []byte(`{"id":"abc","sponsor":"alice","roomID":7,"invitees":["bob"],"pending":["bob"],"callType":1,"timeout":30,"sentAt":` +
+			strconv.FormatInt(sent, 10) + `,"seq":1}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := &restartable{t: t, st: st, clock: clk}
+	s := r.start()
+	alice, lr := resume(t, s, &client{user: "alice", session: "s-alice"})
+	if !lr.Resumed || lr.Room == nil || lr.Room.RoomID != 7 || len(lr.Room.Pending) != 1 {
+		t.Fatalf("alice's resume: resumed %v, room %+v; want call 7 with bob ringing", lr.Resumed, lr.Room)
+	}
+	recs, err := st.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec roomRecord
+	if _, ok := recs["invite.abc"]; ok {
+		t.Error("the older invite.abc record is still there")
+	}
+	if err := json.Unmarshal(recs["room.7"], &rec); err != nil || len(rec.Invites) != 1 || rec.Invites[0].ID != "abc" {
+		t.Errorf("room.7 = %s (%v), want invitation abc in it", recs["room.7"], err)
+	}
+	bob, _ := resume(t, s, &client{user: "bob", session: "s-bob"})
+	bob.do(proto.TypeAccept, proto.InviteRef{InviteID: "abc"}, nil)
+	var ua proto.InviteAnswer
+	alice.expect(proto.TypeInviteAccepted, &ua)
+	if ua.UserID != "bob" {
+		t.Errorf("alice heard %+v, want bob's accept", ua)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -90,7 +91,8 @@ func TestNothingHeardBeforeStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := recs[keyInvite+inv.InviteID]; !ok {
-		t.Errorf("no record of invitation %s in the store after bob heard of it (keys %d)", inv.InviteID, len(recs))
+	var rec roomRecord
+	if err := json.Unmarshal(recs[roomKey(inv.RoomID)], &rec); err != nil || len(rec.Invites) != 1 || rec.Invites[0].ID != inv.InviteID {
+		t.Errorf("no record of invitation %s in its call's record after bob heard of it: %+v (%v)", inv.InviteID, rec, err)
 	}
 }
