@@ -81,3 +81,23 @@ func IsClocked(v any) bool {
 	c, ok := v.(Clocked)
 	return ok && c.Clocked()
 }
+
+// Latent is implemented by sources and sinks that know how long a sample
+// spends in them between the air and the caller: a speaker's queue and
+// device buffer, a microphone's period and ring, a simulated room. The
+// echo canceller is told the sum. A negative value means "not known": a
+// wrapper (a device switch) whose current device does not say.
+type Latent interface {
+	Latency() time.Duration
+}
+
+// LatencyOf returns v's latency and whether v reports one (see Latent);
+// 0 when it does not.
+func LatencyOf(v any) (time.Duration, bool) {
+	if l, ok := v.(Latent); ok {
+		if d := l.Latency(); d >= 0 {
+			return d, true
+		}
+	}
+	return 0, false
+}

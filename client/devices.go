@@ -360,3 +360,11 @@ func (w *silenceWatch) retire() bool {
 
 func (w *silenceWatch) Clocked() bool { return audio.IsClocked(w.in) }
 func (w *silenceWatch) Close() error  { return w.in.Close() }
+
+// Latency passes the microphone's on to the echo canceller (-1: none).
+func (w *silenceWatch) Latency() time.Duration {
+	if d, ok := audio.LatencyOf(w.in); ok {
+		return d
+	}
+	return -1
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/termcall/termcall/audio"
 	"github.com/termcall/termcall/audio/device"
@@ -344,5 +345,25 @@ func BenchmarkListDevices(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+// latentMic is a microphone that knows its latency.
+type latentMic struct{ audio.Silence }
+
+func (latentMic) Latency() time.Duration { return 25 * time.Millisecond }
+func (latentMic) Close() error           { return nil }
+
+// TestMicLatencyReachesTheSwitch: the silent-microphone watch between a
+// microphone and the switch passes the microphone's latency on, so the
+// echo canceller behind the switch gets it; a tone has none.
+func TestMicLatencyReachesTheSwitch(t *testing.T) {
+	_, d, _ := build(t, MediaSpec{AudioIn: "tone:440", AudioOut: "null", VideoIn: "none"})
+	if l := d.mic.Latency(); l >= 0 {
+		t.Errorf("a tone microphone reports latency %v, want unknown", l)
+	}
+	d.mic.Swap(d.watchMic("mic:test", latentMic{}))
+	if l := d.mic.Latency(); l != 25*time.Millisecond {
+		t.Errorf("after switching to a 25 ms microphone the switch reports %v", l)
 	}
 }

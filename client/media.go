@@ -236,7 +236,7 @@ func (p *mediaParts) processAudio(s MediaSpec, f audio.Format, in audio.Input, o
 	log.Info("audio processing", "aec", cfg.AEC, "ns", cfg.NS, "agc", cfg.AGC)
 	p.closers = append(p.closers, closerFunc(func() error {
 		st := proc.Stats()
-		log.Info("audio processing done", "erle_db", st.ERLE, "delay", st.Delay,
+		log.Info("audio processing done", "erle_db", st.ERLE, "delay", st.Delay, "stream_delay", st.StreamDelay,
 			"far_dbfs", st.FarDBFS, "mic_dbfs", st.MicDBFS, "out_dbfs", st.OutDBFS)
 		return proc.Close()
 	}))

@@ -68,6 +68,11 @@ func (c Config) stallTimeout() time.Duration {
 	return c.StallTimeout
 }
 
+// devicePeriods is how many periods the sound system buffers on
+// playback, asked for explicitly (miniaudio's default) because malgo does
+// not say what a backend chose: Playback.Latency counts on it.
+const devicePeriods = 3
+
 // Opener implements audio.DeviceOpener.
 type Opener struct{ cfg Config }
 
@@ -144,6 +149,7 @@ type stream struct {
 	stopped bool
 	xruns   uint64 // samples dropped (capture) or missing (playback)
 	frames  uint64 // device callbacks
+	period  int    // frames per callback, as miniaudio delivers them
 
 	notify chan struct{} // capacity 1: "the ring changed"
 	done   chan struct{} // closed by Close
@@ -157,7 +163,15 @@ func (s *stream) signal() {
 	}
 }
 
+// latency converts frames (per channel) held in the ring, plus device
+// periods, to time; the caller holds the lock.
+func (s *stream) latency(periods int) time.Duration {
+	frames := s.ring.n/max(s.format.Channels, 1) + periods*s.period
+	return time.Duration(frames) * time.Second / time.Duration(s.format.SampleRate)
+}
+
 // open creates the context and device; kind is malgo.Capture or Playback.
+// data runs under the stream's lock.
 func open(cfg Config, kind malgo.DeviceType, name string, f audio.Format, data func(s *stream, out, in []byte)) (*stream, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -170,6 +184,7 @@ func open(cfg Config, kind malgo.DeviceType, name string, f audio.Format, data f
 		ctx: ctx, log: cfg.logger(), stall: cfg.stallTimeout(), format: f,
 		ring:   newRing(f.FrameSamples() * cfg.bufferFrames()),
 		notify: make(chan struct{}, 1), done: make(chan struct{}),
+		period: f.FrameSamples() / f.Channels, // what is asked for, until a callback says
 	}
 	dc := malgo.DefaultDeviceConfig(kind)
 	sub := &dc.Capture
@@ -180,6 +195,7 @@ func open(cfg Config, kind malgo.DeviceType, name string, f audio.Format, data f
 	sub.Channels = uint32(f.Channels)
 	dc.SampleRate = uint32(f.SampleRate)
 	dc.PeriodSizeInFrames = uint32(f.FrameSamples() / f.Channels)
+	dc.Periods = devicePeriods
 	dc.Alsa.NoMMap = 1
 
 	devs, err := ctx.Devices(kind)
@@ -202,7 +218,14 @@ func open(cfg Config, kind malgo.DeviceType, name string, f audio.Format, data f
 		sub.DeviceID = unsafe.Pointer(id)
 	}
 	dev, err := malgo.InitDevice(ctx.Context, dc, malgo.DeviceCallbacks{
-		Data: func(out, in []byte, _ uint32) { data(s, out, in) },
+		Data: func(out, in []byte, frames uint32) {
+			s.mu.Lock()
+			s.frames++
+			s.period = int(frames)
+			data(s, out, in)
+			s.mu.Unlock()
+			s.signal()
+		},
 		Stop: func() {
 			s.mu.Lock()
 			s.stopped = true
@@ -321,11 +344,7 @@ type Capture struct{ s *stream }
 // ErrNoMicrophone and name the flag to use instead.
 func OpenCapture(cfg Config, name string, f audio.Format) (*Capture, error) {
 	s, err := open(cfg, malgo.Capture, name, f, func(s *stream, _, in []byte) {
-		s.mu.Lock()
-		s.frames++
 		s.xruns += uint64(s.ring.writeBytesLE(in))
-		s.mu.Unlock()
-		s.signal()
 	})
 	if err == nil {
 		err = s.start()
@@ -350,6 +369,16 @@ func (c *Capture) ReadFrame(pcm []int16) error {
 // Clocked reports true: the microphone paces ReadFrame.
 func (c *Capture) Clocked() bool { return true }
 
+// Latency is how old a sample is when ReadFrame returns it: one device
+// period (the callback delivers a period once it is recorded) plus what
+// waits in the ring to be read. It is the microphone's half of the echo
+// canceller's delay.
+func (c *Capture) Latency() time.Duration {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.s.latency(1)
+}
+
 // Overruns returns how many samples were dropped because ReadFrame fell behind.
 func (c *Capture) Overruns() uint64 {
 	c.s.mu.Lock()
@@ -372,15 +401,11 @@ type Playback struct{ s *stream }
 // ErrNoSpeaker and name the flag to use instead.
 func OpenPlayback(cfg Config, name string, f audio.Format) (*Playback, error) {
 	s, err := open(cfg, malgo.Playback, name, f, func(s *stream, out, _ []byte) {
-		s.mu.Lock()
-		s.frames++
 		if s.frames > 1 { // the first callback runs inside Start, before any write
 			s.xruns += uint64(s.ring.readBytesLE(out))
 		} else {
 			s.ring.readBytesLE(out)
 		}
-		s.mu.Unlock()
-		s.signal()
 	})
 	if err == nil {
 		err = s.start()
@@ -404,6 +429,16 @@ func (p *Playback) WriteFrame(pcm []int16) error {
 
 // Clocked reports true: the speaker paces WriteFrame once its ring is full.
 func (p *Playback) Clocked() bool { return true }
+
+// Latency is how long a sample written now waits before it is played:
+// what is queued in the ring plus the sound system's buffer (the periods
+// asked for, of the size miniaudio's callbacks deliver). It is the
+// speaker's half of the echo canceller's delay.
+func (p *Playback) Latency() time.Duration {
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	return p.s.latency(devicePeriods)
+}
 
 // Underruns returns how many samples the speaker played as silence because
 // WriteFrame fell behind.

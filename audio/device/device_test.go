@@ -97,6 +97,77 @@ func TestPlaybackNullConsumes(t *testing.T) {
 	}
 }
 
+// TestPlaybackLatency: a speaker reports its device buffer (three 20 ms
+// periods) plus what is queued; the figure grows when frames are written
+// faster than the device plays them and falls as it drains.
+func TestPlaybackLatency(t *testing.T) {
+	cfg := nullConfig(t)
+	p, err := OpenPlayback(cfg, "", audio.DefaultFormat())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	time.Sleep(100 * time.Millisecond) // a few callbacks: the period is the device's
+	idle := p.Latency()
+	t.Logf("idle playback latency %v after %d callbacks", idle, p.Callbacks())
+	if idle < 40*time.Millisecond || idle > 200*time.Millisecond {
+		t.Errorf("idle playback latency %v, want the device buffer (~60 ms)", idle)
+	}
+	// Five frames (the whole ring, 100 ms) at once: far faster than the
+	// 20 ms a period takes to play.
+	pcm := make([]int16, 960)
+	for i := range 5 {
+		if err := p.WriteFrame(pcm); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	queued := p.Latency()
+	t.Logf("with 5 frames queued %v", queued)
+	if queued-idle < 40*time.Millisecond {
+		t.Errorf("latency %v with 100 ms queued, %v idle: the queue is not counted", queued, idle)
+	}
+	time.Sleep(300 * time.Millisecond)
+	drained := p.Latency()
+	t.Logf("drained %v", drained)
+	if queued-drained < 40*time.Millisecond {
+		t.Errorf("latency %v after the queue played out, %v with it queued", drained, queued)
+	}
+}
+
+// TestCaptureLatency: a microphone reports one period plus what waits in
+// its ring; the figure grows while nobody reads and falls once read.
+func TestCaptureLatency(t *testing.T) {
+	cfg := nullConfig(t)
+	c, err := OpenCapture(cfg, "", audio.DefaultFormat())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pcm := make([]int16, 960)
+	if err := c.ReadFrame(pcm); err != nil {
+		t.Fatal(err)
+	}
+	fresh := c.Latency()
+	t.Logf("capture latency right after a read %v", fresh)
+	if fresh < 10*time.Millisecond || fresh > 60*time.Millisecond {
+		t.Errorf("capture latency %v right after a read, want about one 20 ms period", fresh)
+	}
+	time.Sleep(80 * time.Millisecond) // four periods recorded, none read
+	waiting := c.Latency()
+	t.Logf("after 80 ms unread %v", waiting)
+	if waiting-fresh < 40*time.Millisecond {
+		t.Errorf("latency %v with ~80 ms unread, %v fresh: the ring is not counted", waiting, fresh)
+	}
+	for i := range 3 {
+		if err := c.ReadFrame(pcm); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	if read := c.Latency(); waiting-read < 40*time.Millisecond {
+		t.Errorf("latency %v after reading 60 ms of it, %v before", read, waiting)
+	}
+}
+
 func TestCloseUnblocksReader(t *testing.T) {
 	cfg := nullConfig(t)
 	c, err := OpenCapture(cfg, "", audio.DefaultFormat())

@@ -8,16 +8,10 @@ import (
 	"github.com/termcall/termcall/audio"
 )
 
-// Latency is implemented by sinks and sources that know how long a sample
-// spends between them and the air: a speaker's queue, a microphone's
-// ring, the simulated Room.
-type Latency interface {
-	Latency() time.Duration
-}
-
 // DefaultDeviceDelay is the echo delay assumed when neither the speaker
-// nor the microphone reports its latency: the playout ring and the sound
-// system's own buffers. The AEC's delay estimator corrects it.
+// nor the microphone reports its latency (audio.Latent): the playout ring
+// and the sound system's own buffers. The AEC's delay-agnostic estimator
+// corrects it, as it corrects a reported one.
 const DefaultDeviceDelay = 80 * time.Millisecond
 
 // Wrap puts p between a call and its sound devices: every frame written
@@ -25,7 +19,11 @@ const DefaultDeviceDelay = 80 * time.Millisecond
 // so the echo canceller's reference is exactly what is played (the far
 // end after jitter buffer and mixing); every frame read from the returned
 // input goes through p.ProcessCapture with the speaker-to-microphone
-// delay. Processing errors are logged once and the audio passes through
+// delay: the speaker's latency plus the microphone's (audio.LatencyOf),
+// asked afresh for every frame, since a speaker's queue grows and shrinks
+// and a device switch changes both; only one of them when the other does
+// not report (the simulated Room's speaker stands for the whole echo
+// path); DefaultDeviceDelay when neither does. Processing errors are logged once and the audio passes through
 // unprocessed. Closing the returned input or output closes in or out, not
 // p.
 func Wrap(p *Processor, in audio.Input, out audio.Output, log *slog.Logger) (audio.Input, audio.Output) {
@@ -33,17 +31,12 @@ func Wrap(p *Processor, in audio.Input, out audio.Output, log *slog.Logger) (aud
 		log = slog.New(slog.DiscardHandler)
 	}
 	delay := func() time.Duration {
-		d, known := time.Duration(0), false
-		if l, ok := out.(Latency); ok {
-			d, known = d+l.Latency(), true
-		}
-		if l, ok := in.(Latency); ok {
-			d, known = d+l.Latency(), true
-		}
-		if !known {
+		play, playOK := audio.LatencyOf(out)
+		capt, captOK := audio.LatencyOf(in)
+		if !playOK && !captOK {
 			return DefaultDeviceDelay
 		}
-		return d
+		return play + capt // an unknown one counts 0
 	}
 	return &captureInput{in: in, p: p, delay: delay, log: log}, &renderOutput{out: out, p: p, log: log}
 }

@@ -2,6 +2,7 @@ package dsp
 
 import (
 	"math"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestRoomImpulse(t *testing.T) {
 	if loss := 10 * math.Log10(20000*20000/energy); math.Abs(loss-6) > 0.2 {
 		t.Errorf("echo %.2f dB below the impulse, want 6", loss)
 	}
-	if l := spk.(Latency).Latency(); l != 50*time.Millisecond {
+	if l, ok := audio.LatencyOf(spk); !ok || l != 50*time.Millisecond {
 		t.Errorf("speaker latency %v, want 50ms", l)
 	}
 }
@@ -119,5 +120,66 @@ func TestWrapWithBadFrames(t *testing.T) {
 	}
 	if err := out.WriteFrame(odd); err != nil {
 		t.Errorf("WriteFrame of 500 samples: %v", err)
+	}
+}
+
+// latent is a stand-in device that reports a latency the test sets
+// (negative: "not known", as a switch says of a tone).
+type latent struct {
+	audio.Input
+	audio.Output
+	d atomic.Int64
+}
+
+func newLatent(d time.Duration) *latent {
+	l := &latent{Input: audio.Silence{}, Output: audio.Null{}}
+	l.d.Store(int64(d))
+	return l
+}
+
+func (l *latent) Latency() time.Duration { return time.Duration(l.d.Load()) }
+func (l *latent) Close() error           { return nil }
+
+// TestWrapTellsTheDevicesLatency: every captured frame goes to the module
+// with the speaker's plus the microphone's latency as they are at that
+// frame; one of them when the other is not known; the default when
+// neither is.
+func TestWrapTellsTheDevicesLatency(t *testing.T) {
+	p, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	spk, mic := newLatent(60*time.Millisecond), newLatent(20*time.Millisecond)
+	in, out := Wrap(p, mic, spk, nil)
+	frame := make([]int16, 960)
+	step := func(want time.Duration, what string) {
+		t.Helper()
+		if err := out.WriteFrame(frame); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.ReadFrame(frame); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Stats().StreamDelay; got != want {
+			t.Errorf("%s: the module was given %v, want %v", what, got, want)
+		}
+	}
+	step(80*time.Millisecond, "speaker 60 ms + microphone 20 ms")
+	spk.d.Store(int64(140 * time.Millisecond)) // the speaker's queue filled up
+	step(160*time.Millisecond, "speaker 140 ms + microphone 20 ms")
+	mic.d.Store(-1) // switched to a microphone that does not know
+	step(140*time.Millisecond, "speaker 140 ms, microphone unknown")
+	spk.d.Store(-1)
+	step(DefaultDeviceDelay, "neither known")
+	spk.d.Store(int64(time.Second))
+	step(500*time.Millisecond, "a second: the module's limit")
+
+	in, _ = Wrap(p, audio.Silence{}, audio.Null{}, nil)
+	if err := in.ReadFrame(frame); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Stats().StreamDelay; got != DefaultDeviceDelay {
+		t.Errorf("devices without Latency: the module was given %v, want %v", got, DefaultDeviceDelay)
 	}
 }

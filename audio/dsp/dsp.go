@@ -91,6 +91,10 @@ type Stats struct {
 	ERL float64
 	// Delay is the AEC's estimate of the echo delay (-1 before it has one).
 	Delay time.Duration
+	// StreamDelay is the delay the last ProcessCapture was given (the
+	// devices' reported latency, see Wrap), as the module takes it: in
+	// whole milliseconds, 0..500.
+	StreamDelay time.Duration
 	// Levels in dBFS, RMS over everything processed so far (far end,
 	// microphone before and after processing; audio.SilenceDBFS for none).
 	FarDBFS, MicDBFS, OutDBFS float64
@@ -110,6 +114,7 @@ type Processor struct {
 	out      power
 	renderN  uint64
 	captureN uint64
+	delay    time.Duration // the last capture's stream delay
 }
 
 // power accumulates the energy of int16 samples for an RMS level.
@@ -224,7 +229,10 @@ func (p *Processor) ProcessCapture(mic []int16, delay time.Duration) error {
 		return ErrClosed
 	}
 	p.mic.add(mic)
-	code := C.tc_apm_capture(p.apm, (*C.int16_t)(unsafe.Pointer(&mic[0])), C.int(len(mic)), C.int(delay.Milliseconds()))
+	// Clamped as apm.cc clamps it, so that Stats says what the module got.
+	ms := min(max(delay.Milliseconds(), 0), 500)
+	p.delay = time.Duration(ms) * time.Millisecond
+	code := C.tc_apm_capture(p.apm, (*C.int16_t)(unsafe.Pointer(&mic[0])), C.int(len(mic)), C.int(ms))
 	if code != 0 {
 		return &ModuleError{Op: "capture", Code: int(code)}
 	}
@@ -240,7 +248,7 @@ func (p *Processor) Stats() Stats {
 	s := Stats{
 		ERLE: math.NaN(), ERLEInstant: math.NaN(), ERL: math.NaN(), Delay: -1,
 		FarDBFS: p.far.dbfs(), MicDBFS: p.mic.dbfs(), OutDBFS: p.out.dbfs(),
-		RenderChunks: p.renderN, CaptureChunks: p.captureN,
+		RenderChunks: p.renderN, CaptureChunks: p.captureN, StreamDelay: p.delay,
 	}
 	if p.apm == nil || !p.cfg.AEC {
 		return s

@@ -81,6 +81,27 @@ func (r *retiring[T]) swapIf(next T, gen uint64, onlyGen bool) bool {
 	return true
 }
 
+// current is the device now in use (the zero T once closed).
+func (r *retiring[T]) current() T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var zero T
+	if r.closed {
+		return zero
+	}
+	return r.cur
+}
+
+// latency is the current device's (audio.Latent), -1 when it does not
+// report one: after a switch it is the new device's, so the echo
+// canceller follows it.
+func latency(dev any) time.Duration {
+	if d, ok := audio.LatencyOf(dev); ok {
+		return d
+	}
+	return -1
+}
+
 func (r *retiring[T]) close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -155,6 +176,10 @@ func (s *AudioInSwitch) pace() {
 // Clocked reports whether the first device was clocked (see the type).
 func (s *AudioInSwitch) Clocked() bool { return s.clocked }
 
+// Latency is the current microphone's latency, -1 if it reports none
+// (see audio.Latent).
+func (s *AudioInSwitch) Latency() time.Duration { return latency(s.r.current()) }
+
 // Swap makes in the device read from the next frame on.
 func (s *AudioInSwitch) Swap(in audio.Input) { s.r.swap(in) }
 
@@ -211,6 +236,10 @@ func (s *AudioOutSwitch) WriteFrame(pcm []int16) error {
 // by default only with a real speaker.
 func (s *AudioOutSwitch) Clocked() bool { return s.clocked }
 
+// Latency is the current speaker's latency, -1 if it reports none (see
+// audio.Latent).
+func (s *AudioOutSwitch) Latency() time.Duration { return latency(s.r.current()) }
+
 // Swap makes out the device written to from the next frame on.
 func (s *AudioOutSwitch) Swap(out audio.Output) { s.r.swap(out) }
 
@@ -249,10 +278,7 @@ func (s *VideoInSwitch) SetSize(w, h int) {
 	s.mu.Lock()
 	s.w, s.h = w, h
 	s.mu.Unlock()
-	s.r.mu.Lock()
-	cur := s.r.cur
-	s.r.mu.Unlock()
-	if r, ok := cur.(resizable); ok {
+	if r, ok := s.r.current().(resizable); ok {
 		r.SetSize(w, h)
 	}
 }
