@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +27,13 @@ func startNode(t *testing.T, url, name string) *clusterNode {
 
 func startNodeWith(t *testing.T, url, name string, mod func(*Options)) *clusterNode {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{NodeName: name, URLs: []string{url}, Cluster: true})
+	return startNodeStore(t, store.Config{NodeName: name, URLs: []string{url}, Cluster: true}, mod)
+}
+
+func startNodeStore(t *testing.T, cfg store.Config, mod func(*Options)) *clusterNode {
+	t.Helper()
+	name := cfg.NodeName
+	st, err := store.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("store for %s: %v", name, err)
 	}
@@ -250,4 +257,82 @@ func TestClusterCapsCountTunnelledSockets(t *testing.T) {
 		return a.s.pendingTotal == 0 && len(a.s.pendingByAddr) == 0
 	})
 	login(t, b.s, "alice") // the address may dial again
+}
+
+// TestClusterStalledNodeFiresNoTimer: the serving node stalls (its lease
+// refresh stops, and its clock with it, as under SIGSTOP) while an
+// invitation rings; another node takes the state over. When the stalled
+// node's timer comes due after that, it must not fire: the timeout
+// reaches alice and bob once, from the new node, after they resume there.
+func TestClusterStalledNodeFiresNoTimer(t *testing.T) {
+	url := testnats.URL(t)
+	var stall atomic.Bool
+	release := make(chan struct{})
+	clk := newFakeClock() // node-a's timers run only when the test says
+	a := startNodeStore(t, store.Config{NodeName: "node-a", URLs: []string{url}, Cluster: true,
+		BeforeRefresh: func(ctx context.Context) {
+			if stall.Load() {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+		}}, func(o *Options) { o.Clock = clk })
+	b := startNode(t, url, "node-b")
+	waitFor(t, "node-b hears node-a", b.s.leaderNear)
+	alice := login(t, a.s, "alice")
+	bob := login(t, a.s, "bob")
+	rep := alice.invite(proto.InviteRequest{Invitees: []string{"bob"}, CallType: proto.CallTypeAudio, Timeout: 3})
+	bob.expect(proto.TypeInvited, nil)
+
+	stall.Store(true)
+	waitFor(t, "node-b takes the stalled node's lease", b.s.serving)
+	if !a.s.serving() {
+		t.Fatal("node-a noticed the takeover while stalled: the test needs it not to")
+	}
+	// node-a's clock catches up: the invitation's timer comes due there.
+	fired := make(chan struct{})
+	go func() {
+		clk.Advance(4 * time.Second)
+		close(fired)
+	}()
+	isTimeout := func(f proto.Frame) bool { return f.Type == proto.TypeInviteTimeout }
+	for _, c := range []*client{alice, bob} {
+		if f, ok := c.take(time.Second, isTimeout); ok {
+			t.Fatalf("%s got a timeout from the stalled node: %s", c.user, f.Body)
+		}
+	}
+	close(release) // node-a's next refresh finds node-b's lease
+	select {
+	case <-a.s.Lost():
+	case <-time.After(patience):
+		t.Fatal("node-a did not notice it lost the lease")
+	}
+	select {
+	case <-fired:
+	case <-time.After(patience):
+		t.Fatal("node-a's timer still waits after it lost the lease")
+	}
+	a.stop() // `serve` exits on Lost
+	alice.closeCode()
+	bob.closeCode()
+	for _, c := range []*client{alice, bob} {
+		if f, ok := c.take(0, isTimeout); ok {
+			t.Fatalf("%s got a timeout from the stalled node: %s", c.user, f.Body)
+		}
+	}
+	a2, lr := resume(t, b.s, alice)
+	if lr.Room == nil || lr.Room.RoomID != rep.RoomID {
+		t.Fatalf("alice's resume on node-b: room %+v, want call %d", lr.Room, rep.RoomID)
+	}
+	b2, _ := resume(t, b.s, bob)
+	var to proto.InviteEnd
+	a2.expect(proto.TypeInviteTimeout, &to)
+	if to.InviteID != rep.InviteID {
+		t.Errorf("alice's inviteTimeout %+v, want invitation %s", to, rep.InviteID)
+	}
+	b2.expect(proto.TypeInviteTimeout, nil)
+	a2.expect(proto.TypeCallEnded, nil)
+	a2.expectNone(proto.TypeInviteTimeout)
+	b2.expectNone(proto.TypeInviteTimeout)
 }
