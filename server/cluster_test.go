@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,6 +127,49 @@ func TestClusterRejectAndKickAcrossNodes(t *testing.T) {
 	if code := alice.closeCode(); code != 1000 {
 		t.Errorf("kicked connection closed with %d, want 1000", code)
 	}
+	// And the other way: bob's second login, through node-b, kicks his
+	// session on the serving node.
+	login(t, b.s, "bob")
+	bob.expect(proto.TypeKicked, &k)
+	if k.Reason != proto.ReasonMultiLogin {
+		t.Errorf("kicked %+v", k)
+	}
+	if code := bob.closeCode(); code != 1000 {
+		t.Errorf("kicked connection closed with %d, want 1000", code)
+	}
+}
+
+// TestClusterPresenceAcrossNodes: a watcher on one node sees a user on the
+// other log in and out, both ways.
+func TestClusterPresenceAcrossNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	for _, tc := range []struct {
+		name              string
+		watcherOn, userOn *Server
+	}{{"serving watches following", a.s, b.s}, {"following watches serving", b.s, a.s}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := login(t, tc.watcherOn, "watcher")
+			defer w.close()
+			var rep proto.WatchReply
+			w.do(proto.TypeWatch, proto.WatchRequest{Users: []string{"bob"}}, &rep)
+			if len(rep.Presence) != 1 || rep.Presence[0].Status != "offline" {
+				t.Fatalf("watch reply %+v, want bob offline", rep.Presence)
+			}
+			expect := func(status string) {
+				t.Helper()
+				var p proto.Presence
+				w.expect(proto.TypePresence, &p)
+				if p.UserID != "bob" || p.Status != status {
+					t.Fatalf("presence %+v, want bob %s", p, status)
+				}
+			}
+			bob := login(t, tc.userOn, "bob")
+			expect("online")
+			bob.do(proto.TypeLogout, nil, nil)
+			expect("offline")
+			bob.close()
+		})
+	}
 }
 
 func TestClusterGroupCallSpansNodes(t *testing.T) {
@@ -174,11 +219,18 @@ func TestClusterServingNodeDiesAnotherTakesOver(t *testing.T) {
 	bob.expect(proto.TypeCallEnded, nil)
 }
 
+// TestClusterNoServingNodeRefuses: a follower that hears no serving node
+// refuses clients and says so on /healthz; ready while it hears one.
 func TestClusterNoServingNodeRefuses(t *testing.T) {
 	url := testnats.URL(t)
 	a := startNode(t, url, "node-a")
 	b := startNode(t, url, "node-b")
 	waitFor(t, "node-b hears node-a", b.s.leaderNear)
+	for _, n := range []*clusterNode{a, b} {
+		if code := healthz(t, n.s); code != http.StatusOK {
+			t.Errorf("%s's /healthz %d with node-a serving, want 200", n.st.Node(), code)
+		}
+	}
 	// node-a stops beating without freeing the lease (as if frozen):
 	// node-b refuses new clients rather than tunnel them to nowhere.
 	a.s.cl.stopOnce.Do(func() { close(a.s.cl.stop) })
@@ -192,6 +244,19 @@ func TestClusterNoServingNodeRefuses(t *testing.T) {
 	if resp == nil || resp.StatusCode != 503 {
 		t.Errorf("node-b's answer %v, want 503", resp)
 	}
+	if code := healthz(t, b.s); code != http.StatusServiceUnavailable {
+		t.Errorf("node-b's /healthz %d with no serving node, want 503", code)
+	}
+}
+
+func healthz(t *testing.T, s *Server) int {
+	t.Helper()
+	resp, err := http.Get("http" + strings.TrimSuffix(strings.TrimPrefix(s.URL(), "ws"), "/ws") + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TestClusterTimerOfDeadNodeFiresOnce: the serving node sets an invitation's
