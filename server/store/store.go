@@ -277,8 +277,9 @@ func (s *Store) openBuckets(ctx context.Context, storage jetstream.StorageType, 
 
 // takeLease makes this node the one that serves the state. A lease left by
 // a node of the same name (this node before a crash) is taken over; one of
-// another live node is refused (ErrLeaseHeld). In a cluster the others
-// follow and take it when it is free (keepLease).
+// another live node is refused (ErrLeaseHeld). In a cluster (Config.Cluster)
+// that is how a node starts as a follower: it carries its clients to the
+// lease holder and takes the lease when it is free (keepLease).
 func (s *Store) takeLease(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
