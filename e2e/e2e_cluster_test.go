@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,4 +167,52 @@ func clusterKillMidCall(t *testing.T, killServing bool) {
 	// Signaling works again through the node left: the hangup reaches bob.
 	alice.Send(t, "hangup")
 	bob.Expect(t, "CALL_END", waitLong, is(map[string]any{"reason": "hangup"}))
+}
+
+// healthz is the HTTP status of a `serve` node's /healthz.
+func healthz(t *testing.T, s *server) int {
+	t.Helper()
+	resp, err := http.Get("http://" + strings.TrimSuffix(strings.TrimPrefix(s.URL, "ws://"), "/ws") + "/healthz")
+	if err != nil {
+		t.Fatalf("/healthz: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestClusterServingNodeKilledWhileRinging: kill -9 of the serving node
+// while a 3 s invitation rings. The other node takes the state over, both
+// clients resume there, and NO_RESP and CALLING_TIMEOUT each arrive once.
+func TestClusterServingNodeKilledWhileRinging(t *testing.T) {
+	t.Parallel()
+	url := natsServer(t)
+	a := clusterServe(t, url, "node-a", "") // serves: it starts first
+	b := clusterServe(t, url, "node-b", "")
+	time.Sleep(time.Second) // node-b hears node-a's first beats
+	for _, n := range []*server{a, b} {
+		if code := healthz(t, n); code != http.StatusOK {
+			t.Errorf("/healthz of %s: %d, want 200", n.URL, code)
+		}
+	}
+	alice := onNodes(t, a, "alice", false, []string{a.URL, b.URL})
+	bob := onNodes(t, b, "bob", false, []string{b.URL, a.URL})
+	alice.Send(t, "call bob audio 3")
+	inv := bob.Expect(t, "INVITED", waitLong, nil)
+	inviteID := str(inv, "inviteID")
+	kill9(t, a)
+	killed := time.Now()
+	alice.Expect(t, "NO_RESP", 20*time.Second, is(map[string]any{"inviteID": inviteID, "userIDList": []string{"bob"}}))
+	bob.Expect(t, "CALLING_TIMEOUT", waitLong, is(map[string]any{"inviteID": inviteID}))
+	alice.Expect(t, "CALL_END", waitLong, is(map[string]any{"reason": "no_answer"}))
+	t.Logf("timeouts %v after the kill", time.Since(killed).Round(100*time.Millisecond))
+	if code := healthz(t, b); code != http.StatusOK {
+		t.Errorf("/healthz of node-b serving: %d, want 200", code)
+	}
+	alice.ExpectNone(t, "NO_RESP", 3*time.Second, nil)
+	if n := len(alice.eventsNamed("NO_RESP")); n != 1 {
+		t.Errorf("alice got NO_RESP %d times, want once", n)
+	}
+	if n := len(bob.eventsNamed("CALLING_TIMEOUT")); n != 1 {
+		t.Errorf("bob got CALLING_TIMEOUT %d times, want once", n)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,6 +28,9 @@ type Cluster interface {
 	Conn() *nats.Conn
 	Node() string
 	Leader() bool
+	// Fresh reports whether this node's lease was refreshed recently
+	// enough, by its monotonic clock, that no other node can hold it.
+	Fresh() bool
 	WatchLeader(fn func(leader bool))
 }
 
@@ -52,6 +56,10 @@ const (
 	// clients' connections (their sessions enter their grace), the others
 	// stop tunnelling to a serving node that no longer beats.
 	beatLost = 2500 * time.Millisecond
+
+	// How often a node whose lease is not fresh looks again before it
+	// lets a timer fire or a frame in.
+	leasePoll = 20 * time.Millisecond
 )
 
 // clusterState is this node's view of the others; guarded by its mu.
@@ -59,6 +67,7 @@ type clusterState struct {
 	mu         sync.Mutex
 	serving    bool                     // this node holds the lease and serves
 	lost       bool                     // it held the lease and lost it: it serves no more
+	dropAll    atomic.Bool              // lost, for awaitLease without the lock
 	leaderName string                   // the serving node, from its beats
 	leaderSeen time.Time                // its last beat
 	nodeSeen   map[string]time.Time     // on the serving node: each node's last beat
@@ -187,7 +196,9 @@ func (s *Server) becomeServing() {
 }
 
 // loseServing stops a node that served and lost its lease: another node may
-// serve the state by now, and two must never run it at once.
+// serve the state by now, and two must never run it at once. It takes no
+// more frames from other nodes, and its timers and its own clients'
+// frames are dropped from now on (awaitLease).
 func (s *Server) loseServing() {
 	st := s.cl
 	st.mu.Lock()
@@ -195,11 +206,51 @@ func (s *Server) loseServing() {
 	st.serving = false
 	if was && !st.lost {
 		st.lost = true
+		st.dropAll.Store(true)
 		close(st.lostCh)
 	}
+	in := st.inSub
+	st.inSub = nil
 	st.mu.Unlock()
+	if in != nil {
+		_ = in.Unsubscribe()
+	}
 	if was {
 		s.log.Error("lost the state's lease: this node stops serving")
+	}
+}
+
+// fenced: a state write was refused because another node has taken the
+// lease. This node has lost it, whatever its own refresh says yet.
+func (s *Server) fenced(err error) {
+	s.log.Error("state write fenced off", "err", err)
+	if s.cl != nil {
+		s.loseServing()
+	}
+}
+
+// awaitLease reports whether this node may act on the state now: always
+// without a cluster; in one, once its lease is fresh (Cluster.Fresh). A
+// node that stalled past the lease's TTL may have been replaced meanwhile:
+// its overdue timers and waiting frames hold here until its next refresh
+// either renews the lease or finds it gone (then they are dropped). A
+// check, not a fence: Publish's fence covers what it leaves (docs).
+func (s *Server) awaitLease() bool {
+	st := s.cl
+	if st == nil {
+		return true
+	}
+	for {
+		if st.dropAll.Load() {
+			return false
+		}
+		if s.opts.Cluster.Fresh() {
+			return true
+		}
+		if s.isClosed() {
+			return false
+		}
+		time.Sleep(leasePoll)
 	}
 }
 
@@ -281,7 +332,7 @@ func (s *Server) sweepNodes() {
 // NATS runs it for one message at a time, in the order each node sent them.
 func (s *Server) onRemote(m *nats.Msg) {
 	node, id := m.Header.Get(hdrNode), m.Header.Get(hdrConn)
-	if node == "" || id == "" {
+	if node == "" || id == "" || !s.awaitLease() {
 		return
 	}
 	key := node + "/" + id

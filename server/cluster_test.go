@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +29,13 @@ func startNode(t *testing.T, url, name string) *clusterNode {
 
 func startNodeWith(t *testing.T, url, name string, mod func(*Options)) *clusterNode {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{NodeName: name, URLs: []string{url}, Cluster: true})
+	return startNodeStore(t, store.Config{NodeName: name, URLs: []string{url}, Cluster: true}, mod)
+}
+
+func startNodeStore(t *testing.T, cfg store.Config, mod func(*Options)) *clusterNode {
+	t.Helper()
+	name := cfg.NodeName
+	st, err := store.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("store for %s: %v", name, err)
 	}
@@ -118,6 +127,49 @@ func TestClusterRejectAndKickAcrossNodes(t *testing.T) {
 	if code := alice.closeCode(); code != 1000 {
 		t.Errorf("kicked connection closed with %d, want 1000", code)
 	}
+	// And the other way: bob's second login, through node-b, kicks his
+	// session on the serving node.
+	login(t, b.s, "bob")
+	bob.expect(proto.TypeKicked, &k)
+	if k.Reason != proto.ReasonMultiLogin {
+		t.Errorf("kicked %+v", k)
+	}
+	if code := bob.closeCode(); code != 1000 {
+		t.Errorf("kicked connection closed with %d, want 1000", code)
+	}
+}
+
+// TestClusterPresenceAcrossNodes: a watcher on one node sees a user on the
+// other log in and out, both ways.
+func TestClusterPresenceAcrossNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	for _, tc := range []struct {
+		name              string
+		watcherOn, userOn *Server
+	}{{"serving watches following", a.s, b.s}, {"following watches serving", b.s, a.s}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := login(t, tc.watcherOn, "watcher")
+			defer w.close()
+			var rep proto.WatchReply
+			w.do(proto.TypeWatch, proto.WatchRequest{Users: []string{"bob"}}, &rep)
+			if len(rep.Presence) != 1 || rep.Presence[0].Status != "offline" {
+				t.Fatalf("watch reply %+v, want bob offline", rep.Presence)
+			}
+			expect := func(status string) {
+				t.Helper()
+				var p proto.Presence
+				w.expect(proto.TypePresence, &p)
+				if p.UserID != "bob" || p.Status != status {
+					t.Fatalf("presence %+v, want bob %s", p, status)
+				}
+			}
+			bob := login(t, tc.userOn, "bob")
+			expect("online")
+			bob.do(proto.TypeLogout, nil, nil)
+			expect("offline")
+			bob.close()
+		})
+	}
 }
 
 func TestClusterGroupCallSpansNodes(t *testing.T) {
@@ -167,11 +219,18 @@ func TestClusterServingNodeDiesAnotherTakesOver(t *testing.T) {
 	bob.expect(proto.TypeCallEnded, nil)
 }
 
+// TestClusterNoServingNodeRefuses: a follower that hears no serving node
+// refuses clients and says so on /healthz; ready while it hears one.
 func TestClusterNoServingNodeRefuses(t *testing.T) {
 	url := testnats.URL(t)
 	a := startNode(t, url, "node-a")
 	b := startNode(t, url, "node-b")
 	waitFor(t, "node-b hears node-a", b.s.leaderNear)
+	for _, n := range []*clusterNode{a, b} {
+		if code := healthz(t, n.s); code != http.StatusOK {
+			t.Errorf("%s's /healthz %d with node-a serving, want 200", n.st.Node(), code)
+		}
+	}
 	// node-a stops beating without freeing the lease (as if frozen):
 	// node-b refuses new clients rather than tunnel them to nowhere.
 	a.s.cl.stopOnce.Do(func() { close(a.s.cl.stop) })
@@ -185,6 +244,19 @@ func TestClusterNoServingNodeRefuses(t *testing.T) {
 	if resp == nil || resp.StatusCode != 503 {
 		t.Errorf("node-b's answer %v, want 503", resp)
 	}
+	if code := healthz(t, b.s); code != http.StatusServiceUnavailable {
+		t.Errorf("node-b's /healthz %d with no serving node, want 503", code)
+	}
+}
+
+func healthz(t *testing.T, s *Server) int {
+	t.Helper()
+	resp, err := http.Get("http" + strings.TrimSuffix(strings.TrimPrefix(s.URL(), "ws"), "/ws") + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TestClusterTimerOfDeadNodeFiresOnce: the serving node sets an invitation's
@@ -250,4 +322,82 @@ func TestClusterCapsCountTunnelledSockets(t *testing.T) {
 		return a.s.pendingTotal == 0 && len(a.s.pendingByAddr) == 0
 	})
 	login(t, b.s, "alice") // the address may dial again
+}
+
+// TestClusterStalledNodeFiresNoTimer: the serving node stalls (its lease
+// refresh stops, and its clock with it, as under SIGSTOP) while an
+// invitation rings; another node takes the state over. When the stalled
+// node's timer comes due after that, it must not fire: the timeout
+// reaches alice and bob once, from the new node, after they resume there.
+func TestClusterStalledNodeFiresNoTimer(t *testing.T) {
+	url := testnats.URL(t)
+	var stall atomic.Bool
+	release := make(chan struct{})
+	clk := newFakeClock() // node-a's timers run only when the test says
+	a := startNodeStore(t, store.Config{NodeName: "node-a", URLs: []string{url}, Cluster: true,
+		BeforeRefresh: func(ctx context.Context) {
+			if stall.Load() {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+		}}, func(o *Options) { o.Clock = clk })
+	b := startNode(t, url, "node-b")
+	waitFor(t, "node-b hears node-a", b.s.leaderNear)
+	alice := login(t, a.s, "alice")
+	bob := login(t, a.s, "bob")
+	rep := alice.invite(proto.InviteRequest{Invitees: []string{"bob"}, CallType: proto.CallTypeAudio, Timeout: 3})
+	bob.expect(proto.TypeInvited, nil)
+
+	stall.Store(true)
+	waitFor(t, "node-b takes the stalled node's lease", b.s.serving)
+	if !a.s.serving() {
+		t.Fatal("node-a noticed the takeover while stalled: the test needs it not to")
+	}
+	// node-a's clock catches up: the invitation's timer comes due there.
+	fired := make(chan struct{})
+	go func() {
+		clk.Advance(4 * time.Second)
+		close(fired)
+	}()
+	isTimeout := func(f proto.Frame) bool { return f.Type == proto.TypeInviteTimeout }
+	for _, c := range []*client{alice, bob} {
+		if f, ok := c.take(time.Second, isTimeout); ok {
+			t.Fatalf("%s got a timeout from the stalled node: %s", c.user, f.Body)
+		}
+	}
+	close(release) // node-a's next refresh finds node-b's lease
+	select {
+	case <-a.s.Lost():
+	case <-time.After(patience):
+		t.Fatal("node-a did not notice it lost the lease")
+	}
+	select {
+	case <-fired:
+	case <-time.After(patience):
+		t.Fatal("node-a's timer still waits after it lost the lease")
+	}
+	a.stop() // `serve` exits on Lost
+	alice.closeCode()
+	bob.closeCode()
+	for _, c := range []*client{alice, bob} {
+		if f, ok := c.take(0, isTimeout); ok {
+			t.Fatalf("%s got a timeout from the stalled node: %s", c.user, f.Body)
+		}
+	}
+	a2, lr := resume(t, b.s, alice)
+	if lr.Room == nil || lr.Room.RoomID != rep.RoomID {
+		t.Fatalf("alice's resume on node-b: room %+v, want call %d", lr.Room, rep.RoomID)
+	}
+	b2, _ := resume(t, b.s, bob)
+	var to proto.InviteEnd
+	a2.expect(proto.TypeInviteTimeout, &to)
+	if to.InviteID != rep.InviteID {
+		t.Errorf("alice's inviteTimeout %+v, want invitation %s", to, rep.InviteID)
+	}
+	b2.expect(proto.TypeInviteTimeout, nil)
+	a2.expect(proto.TypeCallEnded, nil)
+	a2.expectNone(proto.TypeInviteTimeout)
+	b2.expectNone(proto.TypeInviteTimeout)
 }

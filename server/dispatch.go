@@ -39,6 +39,9 @@ func (s *Server) handlerTable() map[string]handler {
 // connection's reader goroutine, which is also where an ending request
 // past its budget waits for a token: the wait holds no worker.
 func (s *Server) receive(c *conn, binary bool, data []byte) {
+	if !s.awaitLease() {
+		return // this node lost the state: the client redials the next
+	}
 	if f, wait := c.onWorker(frameJob{binary: binary, data: data}); wait {
 		if c.waitEndToken() {
 			c.onWorker(frameJob{f: f, decoded: true})

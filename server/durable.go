@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -162,12 +163,20 @@ func recordOfInvite(inv *invite) inviteRecord {
 
 // awaitStored waits for a transaction's records. A failed write is
 // logged: the call goes on from memory, only a restart would forget it.
-func (s *Server) awaitStored(n int, wait func(context.Context) error) {
+// A fenced one (another node has taken the state over) is not: it reports
+// false, and nobody hears of the transaction (cluster.go, fenced).
+func (s *Server) awaitStored(n int, wait func(context.Context) error) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	if err := wait(ctx); err != nil {
+	err := wait(ctx)
+	if errors.Is(err, store.ErrFenced) {
+		s.fenced(err)
+		return false
+	}
+	if err != nil {
 		s.log.Error("state not stored", "records", n, "err", err)
 	}
+	return true
 }
 
 // restore loads the state a previous run stored. Sessions come back

@@ -413,6 +413,9 @@ func (s *Server) afterFunc(d time.Duration, fn func()) Timer {
 				s.log.Error("panic in timer", "panic", r, "stack", string(debug.Stack()))
 			}
 		}()
+		if !s.awaitLease() {
+			return // another node serves the state: its timer fires
+		}
 		fn()
 	})
 }

@@ -77,11 +77,11 @@ func (s *Server) deliverLocked(deliver func(), n int, wait func(context.Context)
 	mine := make(chan struct{})
 	s.lastTurn = mine
 	s.outMu.Unlock()
-	if wait != nil {
-		s.awaitStored(n, wait)
-	}
+	stored := wait == nil || s.awaitStored(n, wait)
 	<-prev
-	deliver()
+	if stored {
+		deliver()
+	}
 	close(mine)
 }
 

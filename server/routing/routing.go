@@ -1,8 +1,10 @@
 // Package routing delivers signaling frames to users wherever their
 // connection lives. The signaling server decides what to send to whom; a
 // Router only knows where a user's connection is. The in-memory Local router
-// serves a single node; a clustered router (for example over NATS) can
-// implement the same interface without changes to the server's state machine.
+// is the only one, also in a cluster: there the state machine runs on the
+// serving node alone, and a client of another node is bound as a connection
+// whose socket that node carries over NATS (server/remote.go), so every
+// client is routed the same way.
 package routing
 
 import "sync"

@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -33,6 +35,20 @@ const (
 	// (the same node name takes its lease over at once).
 	LeaseTTL     = 5 * time.Second
 	leaseRefresh = time.Second
+	// leaseFresh is how long after sending its last successful refresh
+	// this node counts on its lease (Fresh). The NATS server keeps the
+	// record at least LeaseTTL after storing it, and stores it after the
+	// send, so no other node can take the lease within this; the margin
+	// covers a stall between a check and what it allows.
+	leaseFresh = LeaseTTL - 1500*time.Millisecond
+
+	// fenceKey, in Bucket, names the node that last took the lease; its
+	// revision is the fence every state write is checked against.
+	fenceKey  = "fence"
+	fenceSubj = "$KV." + Bucket + "." + fenceKey
+	// The JetStream header that points the last-sequence check at another
+	// subject (nats-server 2.11+).
+	hdrExpectedSubj = "Nats-Expected-Last-Subject-Sequence-Subject"
 
 	readyWait = 10 * time.Second
 	opTimeout = 5 * time.Second
@@ -51,6 +67,14 @@ const (
 // ErrLeaseHeld means another node serves the state this node was given.
 var ErrLeaseHeld = errors.New("store: another node serves this state")
 
+// ErrFenced means a write was refused because another node has taken the
+// state's lease since this one did: this node must not act on the state.
+var ErrFenced = errors.New("store: fenced: another node has taken the state over")
+
+// errLeaseLapsed: the lease ran out while this node held it, so another
+// node may have served the state meanwhile.
+var errLeaseLapsed = errors.New("store: the lease ran out before it was refreshed")
+
 // Config says where the state lives.
 type Config struct {
 	// NodeName names this node: the embedded NATS server and the lease.
@@ -68,6 +92,9 @@ type Config struct {
 	// free. Without it a lease held by another node is an error.
 	Cluster bool
 	Logger  *slog.Logger
+	// BeforeRefresh, if set, runs before each refresh of the lease. Tests
+	// block in it to play a node that stalls (a GC pause, SIGSTOP).
+	BeforeRefresh func(context.Context)
 }
 
 // Write is one change to a record: a new value, or a deletion.
@@ -93,6 +120,18 @@ type Store struct {
 	cluster bool
 	// markerTTL is the TTL deletions give their markers ("" without TTLs).
 	markerTTL string
+	// fencing: state writes carry the fence. Only on buckets of one
+	// replica: a replicated stream refuses a second write checked against
+	// one subject while the first is in flight, so pipelined writes would
+	// fail (docs/architecture.md).
+	fencing       bool
+	beforeRefresh func(context.Context)
+	// The fence's revision when this node took the lease (0: none yet),
+	// and when its last successful lease write was sent, on the monotonic
+	// clock (nanoseconds since start).
+	fenceSeq  atomic.Uint64
+	refreshed atomic.Int64
+	start     time.Time
 
 	mu       sync.Mutex
 	leaseOK  bool
@@ -114,7 +153,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
-	s := &Store{log: cfg.Logger, node: cfg.NodeName, cluster: cfg.Cluster}
+	s := &Store{log: cfg.Logger, node: cfg.NodeName, cluster: cfg.Cluster, fencing: cfg.Replicas == 1,
+		beforeRefresh: cfg.BeforeRefresh, start: time.Now()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -255,12 +295,36 @@ func (s *Store) openBuckets(ctx context.Context, storage jetstream.StorageType, 
 
 // takeLease makes this node the one that serves the state. A lease left by
 // a node of the same name (this node before a crash) is taken over; one of
-// another live node is refused: several nodes need the NATS router, which
-// termcall does not have yet.
+// another live node is refused (ErrLeaseHeld). In a cluster (Config.Cluster)
+// that is how a node starts as a follower: it carries its clients to the
+// lease holder and takes the lease when it is free (keepLease).
 func (s *Store) takeLease(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	_, err := s.leases.Create(ctx, leaseKey, []byte(s.node))
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.leaseOK = true
+	s.mu.Unlock()
+	return nil
+}
+
+// acquire takes the lease, then moves the fence to this node, so that the
+// writes of the node that held it before fail from then on. The fence is
+// moved with a compare-and-set on the revision read before the lease was
+// taken: a node that stalled between the two finds it moved by whoever
+// took the lease after its own ran out, and gives the lease back.
+func (s *Store) acquire(ctx context.Context) error {
+	var fenceRev uint64
+	switch e, err := s.kv.Get(ctx, fenceKey); {
+	case err == nil:
+		fenceRev = e.Revision()
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		return fmt.Errorf("store: fence: %w", err)
+	}
+	sent := s.mono()
+	leaseRev, err := s.leases.Create(ctx, leaseKey, []byte(s.node))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		e, gerr := s.leases.Get(ctx, leaseKey)
 		if gerr != nil {
@@ -269,16 +333,30 @@ func (s *Store) takeLease(ctx context.Context) error {
 		if holder := string(e.Value()); holder != s.node {
 			return fmt.Errorf("%w: node %q holds it (it expires %v after that node stops)", ErrLeaseHeld, holder, LeaseTTL)
 		}
-		_, err = s.leases.Update(ctx, leaseKey, []byte(s.node), e.Revision())
+		sent = s.mono()
+		leaseRev, err = s.leases.Update(ctx, leaseKey, []byte(s.node), e.Revision())
 	}
 	if err != nil {
 		return fmt.Errorf("store: lease: %w", err)
 	}
-	s.mu.Lock()
-	s.leaseOK = true
-	s.mu.Unlock()
+	var seq uint64
+	if fenceRev == 0 {
+		seq, err = s.kv.Create(ctx, fenceKey, []byte(s.node))
+	} else {
+		seq, err = s.kv.Update(ctx, fenceKey, []byte(s.node), fenceRev)
+	}
+	if err != nil {
+		_ = s.leases.Delete(ctx, leaseKey, jetstream.LastRevision(leaseRev))
+		return fmt.Errorf("store: fence moved while the lease was taken: %w", err)
+	}
+	s.fenceSeq.Store(seq)
+	s.refreshed.Store(sent)
 	return nil
 }
+
+// mono is the time since Open on the monotonic clock, which a wall clock
+// step cannot move.
+func (s *Store) mono() int64 { return int64(time.Since(s.start)) }
 
 func (s *Store) keepLease(ctx context.Context) {
 	defer s.wg.Done()
@@ -290,22 +368,38 @@ func (s *Store) keepLease(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if s.beforeRefresh != nil {
+			s.beforeRefresh(ctx)
+		}
+		s.mu.Lock()
+		held := s.leaseOK
+		s.mu.Unlock()
 		err := func() error {
 			ctx, cancel := context.WithTimeout(ctx, opTimeout)
 			defer cancel()
 			e, err := s.leases.Get(ctx, leaseKey)
 			switch {
+			case errors.Is(err, jetstream.ErrKeyNotFound) && held:
+				// Another node may have held it since: this node lost it.
+				return errLeaseLapsed
 			case errors.Is(err, jetstream.ErrKeyNotFound):
 				// Free (its holder stopped, or its TTL ran out): take it.
-				_, err = s.leases.Create(ctx, leaseKey, []byte(s.node))
-				return err
+				return s.acquire(ctx)
 			case err != nil:
 				return err
 			case string(e.Value()) != s.node:
 				return fmt.Errorf("%w: node %q holds it", ErrLeaseHeld, e.Value())
+			case !held:
+				// This node's own, from before a crash or a lapse: take
+				// it over, fence and all.
+				return s.acquire(ctx)
 			}
-			_, err = s.leases.Update(ctx, leaseKey, []byte(s.node), e.Revision())
-			return err
+			sent := s.mono()
+			if _, err := s.leases.Update(ctx, leaseKey, []byte(s.node), e.Revision()); err != nil {
+				return err
+			}
+			s.refreshed.Store(sent)
+			return nil
 		}()
 		if ctx.Err() != nil {
 			return
@@ -363,6 +457,14 @@ func (s *Store) WatchLeader(fn func(leader bool)) {
 	s.mu.Unlock()
 }
 
+// Fresh reports whether this node holds the lease and refreshed it recently
+// enough, by its monotonic clock, that no other node can have taken it: a
+// node that stalled past the lease's TTL finds it stale before its next
+// refresh tells it the lease is gone. Cheap: for every timer and frame.
+func (s *Store) Fresh() bool {
+	return s.Leader() && s.mono()-s.refreshed.Load() < int64(leaseFresh)
+}
+
 // Node is this node's name.
 func (s *Store) Node() string { return s.node }
 
@@ -403,7 +505,9 @@ func (s *Store) Load(ctx context.Context) (map[string][]byte, error) {
 			if e == nil {
 				return out, nil // the initial values are all in
 			}
-			out[e.Key()] = e.Value()
+			if e.Key() != fenceKey {
+				out[e.Key()] = e.Value()
+			}
 		}
 	}
 }
@@ -417,11 +521,21 @@ func (s *Store) Apply(ctx context.Context, ws []Write) error {
 // reports whether they were stored. Writes published one after another
 // land in that order (one connection, one stream), so a caller can have
 // many batches on their way at once and pay one round trip, not one per
-// batch.
+// batch. Each write carries the fence (acquire): a node that has lost
+// the lease to another gets ErrFenced, and its writes are not stored.
 func (s *Store) Publish(ws []Write) (wait func(context.Context) error) {
 	futs := make([]jetstream.PubAckFuture, 0, len(ws))
+	fence := ""
+	if seq := s.fenceSeq.Load(); s.fencing && seq != 0 {
+		fence = strconv.FormatUint(seq, 10)
+	}
 	for _, w := range ws {
 		m := nats.NewMsg("$KV." + Bucket + "." + w.Key)
+		if fence != "" {
+			// One lookup on the server, no round trip more.
+			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, fence)
+			m.Header.Set(hdrExpectedSubj, fenceSubj)
+		}
 		switch {
 		case w.Delete && s.markerTTL != "":
 			// What KeyValue.Purge with PurgeTTL sends: a marker that
@@ -451,6 +565,10 @@ func awaitAll(ctx context.Context, futs []jetstream.PubAckFuture) error {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
+			if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+				apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+				err = fmt.Errorf("%w (%w)", ErrFenced, err)
+			}
 			errs = append(errs, fmt.Errorf("store: write %s: %w", f.Msg().Subject, err))
 		case <-ctx.Done():
 			return fmt.Errorf("store: write: %w", ctx.Err())

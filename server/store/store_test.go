@@ -155,12 +155,12 @@ func TestDeletedRecordsLeaveNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if msgs = info.State.Msgs; msgs == 1 {
+		if msgs = info.State.Msgs; msgs == 2 {
 			break
 		}
 	}
-	if msgs != 1 {
-		t.Fatalf("the bucket holds %d messages 10 s after 500 records were deleted, want 1 (session.alice)", msgs)
+	if msgs != 2 {
+		t.Fatalf("the bucket holds %d messages 10 s after 500 records were deleted, want 2 (session.alice and the lease's fence)", msgs)
 	}
 	recs, err := s.Load(ctx)
 	if err != nil {
@@ -168,5 +168,69 @@ func TestDeletedRecordsLeaveNothing(t *testing.T) {
 	}
 	if len(recs) != 1 || recs["session.alice"] == nil {
 		t.Errorf("records %q, want only session.alice", recs)
+	}
+}
+
+// TestStalledNodeIsFenced: a serving node stops refreshing its lease (as if
+// stopped by SIGSTOP); once another node has taken the lease over, the
+// stalled node's lease is stale by its own clock and its writes are
+// refused, while the new holder's are stored.
+func TestStalledNodeIsFenced(t *testing.T) {
+	ctx := context.Background()
+	url := testnats.URL(t)
+	stall := make(chan struct{})
+	stalled := make(chan struct{}, 1)
+	a := open(t, Config{NodeName: "node-a", URLs: []string{url}, Cluster: true, BeforeRefresh: func(ctx context.Context) {
+		select {
+		case stalled <- struct{}{}:
+		default:
+		}
+		select {
+		case <-stall:
+		case <-ctx.Done():
+		}
+	}})
+	b := open(t, Config{NodeName: "node-b", URLs: []string{url}, Cluster: true})
+	if !a.Fresh() || b.Leader() {
+		t.Fatalf("node-a fresh %v, node-b leader %v; want node-a only", a.Fresh(), b.Leader())
+	}
+	if err := a.Apply(ctx, []Write{{Key: "invite.x", Value: []byte(`{}`)}}); err != nil {
+		t.Fatalf("node-a's write while it holds the lease: %v", err)
+	}
+	<-stalled
+	deadline := time.Now().Add(3 * LeaseTTL)
+	for !b.Leader() {
+		if time.Now().After(deadline) {
+			t.Fatal("node-b did not take the lease of the stalled node-a")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a.Fresh() {
+		t.Error("node-a's lease is fresh after node-b took it over")
+	}
+	if !a.Leader() {
+		t.Error("node-a noticed the takeover while stalled: the test needs it not to")
+	}
+	err := a.Apply(ctx, []Write{{Key: "invite.x", Delete: true}})
+	if !errors.Is(err, ErrFenced) {
+		t.Errorf("stalled node-a's write: %v, want ErrFenced", err)
+	}
+	if err := b.Apply(ctx, []Write{{Key: "invite.y", Value: []byte(`{}`)}}); err != nil {
+		t.Errorf("node-b's write: %v", err)
+	}
+	recs, err := b.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs["invite.x"] == nil || recs["invite.y"] == nil {
+		t.Errorf("records %q, want invite.x (the fenced delete not applied) and invite.y", recs)
+	}
+	close(stall) // node-a resumes: its next refresh finds node-b's lease
+	deadline = time.Now().Add(3 * leaseRefresh)
+	for a.Leader() {
+		if time.Now().After(deadline) {
+			t.Fatal("node-a still thinks it holds the lease after resuming")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
