@@ -1,7 +1,8 @@
 # termcall build, test and demo targets. `make deps` installs the Debian
 # packages the cgo parts need and Chromium (run as root, or with sudo
 # available), the nats-server the cluster tests run, and playwright-core
-# (npm, in e2e/browser) that drives Chromium in the browser tests.
+# (npm, in e2e/browser; Debian's npm if there is no npm) that drives
+# Chromium in the browser tests.
 GO      ?= go
 BIN     ?= termcall
 PKGS    ?= ./...
@@ -32,8 +33,12 @@ deps:
 	@command -v nats-server >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nats-server" || { \
 		echo "installing nats-server $(NATS_VERSION)"; \
 		$(GO) install github.com/nats-io/nats-server/v2@$(NATS_VERSION); }
+# Debian's npm only when there is none: node may come from elsewhere.
 	@test -d e2e/browser/node_modules/playwright-core || { \
-		command -v npm >/dev/null 2>&1 || { echo "npm is needed for the browser tests (Debian: apt-get install npm)"; exit 1; }; \
+		command -v npm >/dev/null 2>&1 || { \
+			echo "installing: npm"; \
+			SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm || exit 1; }; \
 		npm ci --prefix e2e/browser --no-audit --no-fund; }
 
 vet:

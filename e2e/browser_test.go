@@ -23,12 +23,18 @@ import (
 type browserOpts struct {
 	path    string            // the page on the server (default "/")
 	blank   bool              // path is an empty page of the server's origin (the SDK tests)
+	origin  string            // with blank: the page's origin instead (http://host:port)
 	fulfill map[string]string // URL path -> local file served there
 }
 
 // pageURL is the http URL of path on s.
 func (s *server) pageURL(path string) string {
-	return "http://" + strings.TrimSuffix(strings.TrimPrefix(s.URL, "ws://"), "/ws") + path
+	return s.origin() + path
+}
+
+// origin is s's http origin, http://127.0.0.1:port.
+func (s *server) origin() string {
+	return "http://" + strings.TrimSuffix(strings.TrimPrefix(s.URL, "ws://"), "/ws")
 }
 
 // startBrowser opens a Chromium page on s. It ends with the test; events
@@ -52,9 +58,16 @@ func (s *server) startBrowser(t *testing.T, name string, o browserOpts) *client 
 	if o.path == "" {
 		o.path = "/"
 	}
-	args := []string{bridge, "--url", s.pageURL(o.path)}
+	url := s.pageURL(o.path)
+	if o.origin != "" {
+		url = o.origin + o.path
+	}
+	args := []string{bridge, "--url", url}
 	if o.blank {
 		args = append(args, "--blank", o.path)
+	}
+	if o.origin != "" {
+		args = append(args, "--script-origin", s.origin())
 	}
 	for p, f := range o.fulfill {
 		args = append(args, "--fulfill", p+"="+f)
@@ -137,17 +150,37 @@ func browserSig(t *testing.T, user string) string {
 	return sig
 }
 
+// sdkPage is where an SDK test's page comes from and how it creates the SDK.
+type sdkPage struct {
+	origin string // the page's origin ("": the server's); the SDK is imported from the server
+	server string // new TRTCCalling's server option ("": none)
+	before string // JS run in the page before the SDK is imported
+}
+
 // sdkBrowser opens an empty page of s, imports the SDK from s, creates
 // window.tc = new TRTCCalling({SDKAppID}) with every event forwarded under
 // its TRTCCalling.EVENT name (INVITED, USER_ENTER, ...; the payload's
 // fields beside "event"), logs user in and waits for SDK_READY.
 func (s *server) sdkBrowser(t *testing.T, user string) *client {
 	t.Helper()
-	b := s.startBrowser(t, user, browserOpts{path: "/e2e.html", blank: true})
+	return s.sdkBrowserOn(t, user, sdkPage{})
+}
+
+// sdkBrowserOn is sdkBrowser with the page and the SDK's options of p.
+func (s *server) sdkBrowserOn(t *testing.T, user string, p sdkPage) *client {
+	t.Helper()
+	b := s.startBrowser(t, user, browserOpts{path: "/e2e.html", blank: true, origin: p.origin})
+	opts := fmt.Sprintf("{ SDKAppID: %s }", testSDKAppID)
+	if p.server != "" {
+		opts = fmt.Sprintf("{ SDKAppID: %s, server: %q }", testSDKAppID, p.server)
+	}
+	if p.before != "" {
+		b.Eval(t, p.before)
+	}
 	b.Eval(t, fmt.Sprintf(`
-		const { default: TRTCCalling } = await import('/sdk/trtc-calling.js');
+		const { default: TRTCCalling } = await import(%[1]q);
 		window.TRTCCalling = TRTCCalling;
-		const tc = new TRTCCalling({ SDKAppID: %[1]s });
+		const tc = new TRTCCalling(%[2]s);
 		window.tc = tc;
 		const seen = new Set();
 		for (const [name, value] of Object.entries(TRTCCalling.EVENT)) {
@@ -155,7 +188,7 @@ func (s *server) sdkBrowser(t *testing.T, user string) *client {
 			seen.add(value);
 			tc.on(value, (payload) => window.__termcallEmit({ ...(payload || {}), event: name }));
 		}
-		await tc.login({ userID: %[2]q, userSig: %[3]q });`, testSDKAppID, user, browserSig(t, user)))
+		await tc.login({ userID: %[3]q, userSig: %[4]q });`, s.origin()+"/sdk/trtc-calling.js", opts, user, browserSig(t, user)))
 	b.Expect(t, "SDK_READY", waitLong, nil)
 	return b
 }

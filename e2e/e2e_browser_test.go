@@ -5,6 +5,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,13 +112,55 @@ func seesSomeVideo(from string) func(event) bool {
 	}
 }
 
+// earlyCandidatesJS holds the first offer or answer relayed to the page
+// back until a candidate relayed after it has been handed to the SDK (up to
+// 5 s): the candidate comes before the remote description, as it may over a
+// real network. window.__early counts those candidates and all candidates
+// relayed, and, for every addIceCandidate, whether the connection had its
+// remote description.
+const earlyCandidatesJS = `
+window.__early = { held: false, released: false, early: 0, cands: 0, added: [] };
+const on = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
+Object.defineProperty(WebSocket.prototype, 'onmessage', {
+	configurable: true,
+	get: on.get,
+	set(h) {
+		if (typeof h !== 'function') return on.set.call(this, h);
+		let release = null;
+		on.set.call(this, (ev) => {
+			let kind = '';
+			let cand = '';
+			try {
+				const f = JSON.parse(ev.data);
+				if (f.type === 'relay') { kind = f.body.payload.kind; cand = f.body.payload.candidate?.candidate || ''; }
+			} catch (_) { /* */ }
+			const e = window.__early;
+			if (kind === 'candidate' && cand) e.cands++;
+			if (!e.held && (kind === 'offer' || kind === 'answer')) {
+				e.held = true;
+				const timer = setTimeout(() => release(), 5000);
+				release = () => { clearTimeout(timer); e.released = true; h.call(this, ev); };
+				return;
+			}
+			h.call(this, ev);
+			if (kind === 'candidate' && e.held && !e.released) { e.early++; release(); }
+		});
+	},
+});
+const add = RTCPeerConnection.prototype.addIceCandidate;
+RTCPeerConnection.prototype.addIceCandidate = function (...a) {
+	window.__early.added.push(!!this.remoteDescription);
+	return add.apply(this, a);
+};`
+
 // TestBrowserCallsTerminal: a page calls a terminal user with video; media
-// both ways, mute and camera events both ways, a hangup from the page.
+// both ways, mute and camera events both ways, a hangup from the page. The
+// terminal's first candidate reaches the page before its description.
 func TestBrowserCallsTerminal(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
 	bob := mediaClient(t, s, "bob", "--audio-in", "tone:440", "--video-in", "pattern")
-	alice := s.sdkBrowser(t, "alice")
+	alice := s.sdkBrowserOn(t, "alice", sdkPage{before: earlyCandidatesJS})
 	alice.Eval(t, viewsJS)
 
 	alice.Eval(t, `await tc.call({ userID: 'bob', type: 2, timeout: 30 });`)
@@ -137,6 +181,14 @@ func TestBrowserCallsTerminal(t *testing.T) {
 	bob.Expect(t, "USER_ENTER", mediaWait, is(map[string]any{"userID": "alice"}))
 	bob.Expect(t, "STATS", mediaWait, seesSomeVideo("alice"))
 	bob.Expect(t, "STATS", mediaWait, hearsSomething("alice"))
+	// The early candidate was queued, and every candidate was added once,
+	// after the description.
+	waitDOM(t, alice, "every candidate added", `__early.added.length >= __early.cands`)
+	early, _ := alice.Eval(t, `return window.__early;`).(map[string]any)
+	added, _ := early["added"].([]any)
+	if fnum(early, "early") < 1 || len(added) != int(fnum(early, "cands")) || slices.Contains(added, any(false)) {
+		t.Errorf("candidates %v: want one or more early, and each added once after the remote description", early)
+	}
 
 	// Mute and camera, page → terminal.
 	alice.Eval(t, `await tc.setMicMute(true);`)
@@ -164,30 +216,65 @@ func TestBrowserCallsTerminal(t *testing.T) {
 	bob.Send(t, "openCamera")
 	alice.Expect(t, "USER_VIDEO_AVAILABLE", waitLong, is(map[string]any{"userID": "bob", "isVideoAvailable": true}))
 	browserSees(t, alice, "#remote", 0, 0) // its size follows bob's congestion control by now
-	alice.Expect(t, "USER_VOICE_VOLUME", mediaWait, nil)
+	// {volumeMap: {userID: 0-100}}, as the terminal's engine: bob's tone is
+	// heard under his name, the page's own microphone under alice's.
+	alice.Forget("USER_VOICE_VOLUME")
+	vol := alice.Expect(t, "USER_VOICE_VOLUME", mediaWait, func(ev event) bool {
+		m := sub(ev, "volumeMap")
+		return fnum(m, "bob") > 0 && fnum(m, "alice") > 0
+	})
+	if m := sub(vol, "volumeMap"); len(m) != 2 || fnum(m, "bob") > 100 || fnum(m, "alice") > 100 {
+		t.Errorf("USER_VOICE_VOLUME %v: want volumeMap {alice, bob} in 0-100", vol)
+	}
 
+	holdPC(t, alice, "bob")
 	alice.Eval(t, `await tc.hangup();`)
 	bob.Expect(t, "CALL_END", waitLong, nil)
 	alice.Expect(t, "CALL_END", waitLong, nil)
 	closedTo(t, alice, "bob")
 }
 
+// holdPC keeps the page's RTCPeerConnection to userID, so that closedTo
+// can check it was closed, not only forgotten.
+func holdPC(t *testing.T, b *client, userID string) {
+	t.Helper()
+	if b.Eval(t, fmt.Sprintf(`(window.__held ||= {})[%[1]q] = tc.getPeerConnection(%[1]q); return !!window.__held[%[1]q];`, userID)) != true {
+		t.Fatalf("%s holds no connection to %s", b.user, userID)
+	}
+}
+
 // closedTo checks that the page holds no RTCPeerConnection to userID any
-// more: it closed it on the call's end, not when ICE timed out.
+// more, and that the one holdPC kept is closed: it closed it on the
+// signaling message, not when ICE timed out.
 func closedTo(t *testing.T, b *client, userID string) {
 	t.Helper()
-	if b.Eval(t, fmt.Sprintf(`return !!tc.getPeerConnection(%q);`, userID)) != false {
-		t.Errorf("%s still holds a connection to %s after the call ended", b.user, userID)
+	st := b.Eval(t, fmt.Sprintf(`const pc = window.__held?.[%[1]q];
+		return { current: !!tc.getPeerConnection(%[1]q), held: pc ? pc.signalingState : '' };`, userID))
+	m, _ := st.(map[string]any)
+	if m["current"] != false {
+		t.Errorf("%s still holds a connection to %s", b.user, userID)
+	}
+	if h := str(m, "held"); h != "" && h != "closed" {
+		t.Errorf("%s's connection to %s is %q, not closed", b.user, userID, h)
 	}
 }
 
 // TestTerminalCallsBrowser: a terminal user calls the page, which accepts
 // with the INVITED payload's fields; media both ways; the terminal hangs up.
+// The page is on another origin than termcall (app.localhost: Chromium
+// resolves *.localhost itself and counts it a secure context), imports the
+// SDK from the server's and gives it an explicit server, a third name of
+// the server: the module import and the websocket are cross-origin.
 func TestTerminalCallsBrowser(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
 	bob := mediaClient(t, s, "bob", "--audio-in", "tone:880", "--video-in", "pattern")
-	alice := s.sdkBrowser(t, "alice")
+	port := s.origin()[strings.LastIndex(s.origin(), ":")+1:]
+	wsURL := "ws://localhost:" + port + "/ws"
+	alice := s.sdkBrowserOn(t, "alice", sdkPage{origin: "http://app.localhost:" + port, server: wsURL})
+	if ws := alice.Expect(t, "WEBSOCKET", waitLong, nil); str(ws, "url") != wsURL {
+		t.Errorf("the SDK dialled %v, not its server option %s", ws["url"], wsURL)
+	}
 	alice.Eval(t, viewsJS)
 
 	bob.Send(t, "call alice video 30")
@@ -195,6 +282,13 @@ func TestTerminalCallsBrowser(t *testing.T) {
 	data := sub(inv, "inviteData")
 	if num(data, "callType") != 2 || num(data, "roomID") == 0 || str(inv, "inviteID") == "" {
 		t.Fatalf("the page's INVITED: %v", inv)
+	}
+	// The original's payload version, and callEnd 0 on a new invitation.
+	if v, ok := data["version"].(float64); !ok || v != 4 {
+		t.Errorf("INVITED inviteData.version %v, want 4", data["version"])
+	}
+	if v, ok := data["callEnd"].(float64); !ok || v != 0 {
+		t.Errorf("INVITED inviteData.callEnd %v, want 0", data["callEnd"])
 	}
 	if l := strs(inv, "userIDList"); len(l) != 1 || l[0] != "alice" {
 		t.Errorf("INVITED userIDList %v, want [alice]", l)
@@ -215,6 +309,7 @@ func TestTerminalCallsBrowser(t *testing.T) {
 	alice.Eval(t, `await tc.switchToVideoCall();`)
 	bob.Expect(t, "CALL_TYPE_CHANGED", waitLong, nil)
 
+	holdPC(t, alice, "bob")
 	bob.Send(t, "hangup")
 	alice.Expect(t, "CALL_END", waitLong, nil)
 	closedTo(t, alice, "bob")
@@ -222,7 +317,8 @@ func TestTerminalCallsBrowser(t *testing.T) {
 
 // TestBrowserInvitationOutcomes: reject, no answer, line busy and cancel,
 // each way between a page and terminals; off() removes a handler; a second
-// login elsewhere kicks the page.
+// login elsewhere kicks the page. TRTCCalling.EVENT is the original's map,
+// and handlers subscribed with its literal strings are called.
 func TestBrowserInvitationOutcomes(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
@@ -230,6 +326,27 @@ func TestBrowserInvitationOutcomes(t *testing.T) {
 	carol := s.startClient(t, "carol")
 	dave := s.startClient(t, "dave")
 	alice := s.sdkBrowser(t, "alice")
+
+	// Pages written for the original subscribe with these strings, either
+	// way; termcall's own events come after them.
+	want := map[string]any{
+		"ERROR": "onError", "SDK_READY": "sdkReady", "INVITED": "onInvited", "USER_ACCEPT": "onUserAccept",
+		"USER_ENTER": "onUserEnter", "USER_LEAVE": "onUserLeave", "REJECT": "onReject", "LINE_BUSY": "onLineBusy",
+		"NO_RESP": "onNoResp", "CALLING_TIMEOUT": "onCallingTimeout", "CALLING_CANCEL": "onCallingCancel",
+		"CALL_END": "onCallEnd", "CALLING_END": "onCallEnd", "KICKED_OUT": "onKickedOut",
+		"USER_VIDEO_AVAILABLE": "onUserVideoAvailable", "USER_AUDIO_AVAILABLE": "onUserAudioAvailable",
+		"USER_VOICE_VOLUME": "onUserVoiceVolume", "GROUP_CALL_INVITEE_LIST_UPDATE": "onGroupCallInviteeListUpdate",
+		"CALL_TYPE_CHANGED": "onCallTypeChanged", "PRESENCE": "onPresence",
+		"DEVICED_UPDATED": "onDeviceUpdated", "DEVICE_UPDATED": "onDeviceUpdated",
+	}
+	if got, _ := alice.Eval(t, `return { ...TRTCCalling.EVENT };`).(map[string]any); !reflect.DeepEqual(got, want) {
+		t.Errorf("TRTCCalling.EVENT\n got %v\nwant %v", got, want)
+	}
+	alice.Eval(t, `
+		window.__literal = [];
+		for (const name of ['onInvited', 'onReject', 'onLineBusy', 'onNoResp', 'onCallingTimeout', 'onCallingCancel', 'onCallEnd', 'onKickedOut']) {
+			tc.on(name, (p) => window.__literal.push(name));
+		}`)
 
 	// The page calls, bob rejects.
 	alice.Eval(t, `await tc.call({ userID: 'bob', type: 1, timeout: 30 });`)
@@ -251,7 +368,7 @@ func TestBrowserInvitationOutcomes(t *testing.T) {
 	dave.Send(t, "accept")
 	bob.Expect(t, "USER_ACCEPT", waitLong, nil)
 	alice.Eval(t, `await tc.call({ userID: 'bob', type: 1, timeout: 30 });`)
-	alice.Expect(t, "LINE_BUSY", waitLong, is(map[string]any{"userID": "bob"}))
+	alice.Expect(t, "LINE_BUSY", waitLong, is(map[string]any{"sponsor": "alice", "userID": "bob"}))
 	bob.Send(t, "hangup")
 	dave.Expect(t, "CALL_END", waitLong, nil)
 
@@ -261,6 +378,14 @@ func TestBrowserInvitationOutcomes(t *testing.T) {
 	alice.Eval(t, fmt.Sprintf(`await tc.reject({ inviteID: %q, isBusy: false, callType: 1 });`, str(inv, "inviteID")))
 	carol.Expect(t, "REJECT", waitLong, is(map[string]any{"userID": "alice"}))
 	carol.Expect(t, "CALL_END", waitLong, nil)
+
+	// The page says it is busy: carol's line is busy, not a reject.
+	carol.Send(t, "call alice audio 30")
+	inv = alice.Expect(t, "INVITED", waitLong, is(map[string]any{"sponsor": "carol"}))
+	alice.Eval(t, fmt.Sprintf(`await tc.reject({ inviteID: %q, isBusy: true, callType: 1 });`, str(inv, "inviteID")))
+	carol.Expect(t, "LINE_BUSY", waitLong, is(map[string]any{"inviteID": str(inv, "inviteID"), "sponsor": "carol", "userID": "alice"}))
+	carol.Expect(t, "CALL_END", waitLong, is(map[string]any{"reason": "busy"}))
+	carol.ExpectNone(t, "REJECT", 0, nil)
 
 	carol.Send(t, "call alice audio 2")
 	alice.Expect(t, "INVITED", waitLong, is(map[string]any{"sponsor": "carol"}))
@@ -298,6 +423,11 @@ func TestBrowserInvitationOutcomes(t *testing.T) {
 	// A second login of alice, from a terminal, kicks the page.
 	s.startClient(t, "alice")
 	alice.Expect(t, "KICKED_OUT", waitLong, nil)
+
+	got := fmt.Sprint(alice.Eval(t, `return [...new Set(window.__literal)].sort();`))
+	if w := "[onCallEnd onCallingCancel onCallingTimeout onInvited onKickedOut onLineBusy onNoResp onReject]"; got != w {
+		t.Errorf("handlers subscribed by string were called for %s, want %s", got, w)
+	}
 }
 
 // TestBrowserGroupCall: one page and two terminals in a group call; the
@@ -316,15 +446,26 @@ func TestBrowserGroupCall(t *testing.T) {
 	for _, u := range []string{"bob", "carol"} {
 		alice.Expect(t, "USER_ENTER", mediaWait, is(map[string]any{"userID": u}))
 	}
-	alice.Expect(t, "GROUP_CALL_INVITEE_LIST_UPDATE", waitLong, nil)
+	// Those still ringing: at last nobody, both answered.
+	alice.Expect(t, "GROUP_CALL_INVITEE_LIST_UPDATE", waitLong, is(map[string]any{"userIDList": []string{}}))
+	for _, ev := range alice.eventsNamed("GROUP_CALL_INVITEE_LIST_UPDATE") {
+		if l := fmt.Sprint(strs(ev, "userIDList")); l != "[]" && l != "[bob]" && l != "[carol]" && l != "[bob carol]" {
+			t.Errorf("GROUP_CALL_INVITEE_LIST_UPDATE userIDList %s, want a part of [bob carol]", l)
+		}
+	}
 	browserHears(t, alice, "bob", 440)
 	browserHears(t, alice, "carol", 880)
 	bob.Expect(t, "STATS", mediaWait, hearsSomething("alice"))
 	carol.Expect(t, "STATS", mediaWait, hearsSomething("alice"))
 	bob.Expect(t, "STATS", mediaWait, hears("carol", 880))
 
+	holdPC(t, alice, "bob")
 	bob.Send(t, "hangup")
 	alice.Expect(t, "USER_LEAVE", waitLong, is(map[string]any{"userID": "bob"}))
+	closedTo(t, alice, "bob") // at once, while the call goes on with carol
+	if alice.Eval(t, `return tc.getPeerConnection('carol')?.connectionState;`) != "connected" {
+		t.Errorf("the page's connection to carol is not up after bob left")
+	}
 	alice.Eval(t, `await tc.hangup();`)
 	carol.Expect(t, "CALL_END", waitLong, nil)
 }
@@ -471,7 +612,15 @@ func TestWebSoftphone(t *testing.T) {
 	alice.Click(t, "#camera")
 	bob.Expect(t, "USER_VIDEO_AVAILABLE", waitLong, is(map[string]any{"userID": "alice", "isVideoAvailable": false}))
 	alice.Click(t, "#to-audio")
-	bob.Expect(t, "CALL_TYPE_CHANGED", waitLong, nil)
+	bob.Expect(t, "CALL_TYPE_CHANGED", waitLong, is(map[string]any{"newCallType": 1}))
+	// Back to video: asking for video turns the camera on again, and bob
+	// sees alice once more.
+	alice.Click(t, "#to-video")
+	bob.Expect(t, "CALL_TYPE_CHANGED", waitLong, is(map[string]any{"newCallType": 2}))
+	bob.Expect(t, "USER_VIDEO_AVAILABLE", waitLong, is(map[string]any{"userID": "alice", "isVideoAvailable": true}))
+	bob.Forget("STATS")
+	bob.Expect(t, "STATS", mediaWait, seesSomeVideo("alice"))
+	waitDOM(t, alice, "the camera button offering to turn it off", `document.querySelector('#camera').textContent === 'Turn camera off'`)
 	alice.Click(t, "#hangup")
 	bob.Expect(t, "CALL_END", waitLong, nil)
 	waitDOM(t, alice, "the call screen gone", `document.querySelector('#call').hidden`)
@@ -492,6 +641,17 @@ func TestWebSoftphone(t *testing.T) {
 	waitDOM(t, alice, "the incoming prompt", `!document.querySelector('#incoming').hidden`)
 	alice.Click(t, "#reject")
 	bob.Expect(t, "REJECT", waitLong, is(map[string]any{"userID": "alice"}))
+	bob.Expect(t, "CALL_END", waitLong, nil)
+
+	// Log out: the login form again, and a call to alice rings nowhere.
+	alice.Click(t, "#logout-btn")
+	waitDOM(t, alice, "the login form", `!document.querySelector('#login-btn').disabled &&
+		document.querySelector('#me').textContent === 'Not logged in'`)
+	bob.Send(t, "call alice audio 2")
+	bob.Expect(t, "NO_RESP", waitLong, is(map[string]any{"userID": "alice"}))
+	if alice.Eval(t, `return document.querySelector('#incoming').hidden;`) != true {
+		t.Errorf("the logged-out page shows an incoming call")
+	}
 }
 
 // TestOriginalPageCallsTUI: a page written for Tencent's TRTCCalling, with

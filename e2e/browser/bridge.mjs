@@ -5,7 +5,9 @@
 // event with that id. The page emits its own events through
 // window.__termcallEmit(obj). EOF on stdin closes the browser and exits 0.
 //
-//   node bridge.mjs --url URL [--fulfill PATH=FILE]... [--blank PATH]
+// Websockets the page opens are reported as WEBSOCKET events with their URL.
+//
+//   node bridge.mjs --url URL [--fulfill PATH=FILE]... [--blank PATH] [--script-origin ORIGIN]
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -14,6 +16,7 @@ const args = process.argv.slice(2);
 let url = '';
 const fulfill = new Map(); // URL path -> file served there
 const blanks = new Set();  // URL paths answered with an empty page
+let scriptOrigin = '';     // another origin a blank page may load scripts from
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--url') url = args[++i];
@@ -21,6 +24,7 @@ for (let i = 0; i < args.length; i++) {
     const [p, f] = args[++i].split('=');
     fulfill.set(p, f);
   } else if (a === '--blank') blanks.add(args[++i]);
+  else if (a === '--script-origin') scriptOrigin = args[++i];
   else {
     process.stderr.write(`bridge: unknown argument ${a}\n`);
     process.exit(2);
@@ -32,8 +36,10 @@ if (!url) {
 }
 
 // The same policy termcall serves its pages with (web/web.go), so pages
-// under test run as they would in production.
-const csp = "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; " +
+// under test run as they would in production. A page on another origin than
+// termcall's allows termcall's scripts, as a user's page importing the SDK would.
+const csp = "default-src 'self'; " + (scriptOrigin ? `script-src 'self' ${scriptOrigin}; ` : '') +
+  "connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; " +
   "img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 const emit = (ev) => process.stdout.write(JSON.stringify({ ...ev, ts: Date.now() }) + '\n');
@@ -57,6 +63,7 @@ await context.grantPermissions(['camera', 'microphone'], { origin });
 const page = await context.newPage();
 page.on('console', (m) => process.stderr.write(`console.${m.type()}: ${m.text()}\n`));
 page.on('pageerror', (e) => emit({ event: 'PAGE_ERROR', message: String(e && e.stack || e) }));
+page.on('websocket', (ws) => emit({ event: 'WEBSOCKET', url: ws.url() }));
 await page.exposeBinding('__termcallEmit', (_src, ev) => emit(ev));
 await page.route((u) => u.origin === origin && (fulfill.has(u.pathname) || blanks.has(u.pathname)), (route) => {
   const p = new URL(route.request().url()).pathname;

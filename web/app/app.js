@@ -709,12 +709,9 @@ async function toggleCamera() {
 function setCallType(type) {
   if (!call || call.type === type) return;
   call.type = type;
-  if (type === VIDEO) {
-    cameraOff = false;
-    startLocal();
-  } else {
-    stopLocal();
-  }
+  // cameraOff stays: the SDK keeps a closed camera closed across a switch.
+  if (type === VIDEO) startLocal();
+  else stopLocal();
   for (const u of remotes.keys()) renderRemote(u);
   renderCall();
 }
@@ -725,7 +722,9 @@ async function switchTo(type) {
     () => (type === VIDEO ? sdk.switchToVideoCall() : sdk.switchToAudioCall()));
   if (ok && call) {
     setCallType(type);
-    setStatus(`Switched to ${typeName(type)}.`);
+    // Asking for video is asking to be seen: a camera turned off before comes on.
+    if (type === VIDEO && cameraOff) await toggleCamera();
+    if (call) setStatus(`Switched to ${typeName(type)}.`);
   }
 }
 
