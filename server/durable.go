@@ -94,10 +94,9 @@ func (t *tx) save(key string) {
 	if t.s.opts.State == nil {
 		return
 	}
-	if t.saves == nil {
-		t.saves = make(map[string]struct{})
+	if !slices.Contains(t.saves, key) {
+		t.saves = append(t.saves, key)
 	}
-	t.saves[key] = struct{}{}
 }
 
 // writesLocked turns the marked records into writes of their state now.
@@ -105,10 +104,7 @@ func (s *Server) writesLocked(t *tx) []store.Write {
 	if len(t.saves) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(t.saves))
-	for k := range t.saves {
-		keys = append(keys, k)
-	}
+	keys := t.saves
 	slices.Sort(keys)
 	ws := make([]store.Write, 0, len(keys))
 	for _, k := range keys {

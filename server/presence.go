@@ -36,10 +36,7 @@ func (s *Server) publishPresence(t *tx) {
 	if len(t.touched) == 0 {
 		return
 	}
-	users := make([]string, 0, len(t.touched))
-	for u := range t.touched {
-		users = append(users, u)
-	}
+	users := t.touched
 	slices.Sort(users) // a deterministic order for tests and logs
 	for _, u := range users {
 		p := s.presence(u)

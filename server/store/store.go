@@ -120,10 +120,12 @@ type Store struct {
 	cluster bool
 	// markerTTL is the TTL deletions give their markers ("" without TTLs).
 	markerTTL string
-	// fencing: state writes carry the fence. Only on buckets of one
-	// replica: a replicated stream refuses a second write checked against
-	// one subject while the first is in flight, so pipelined writes would
-	// fail (docs/architecture.md).
+	// fencing: state writes carry the fence. Only on an external NATS,
+	// where another node can reach the bucket (the embedded server opens no
+	// port, and the check cost ~4 % of a core at 4,000 invites/s), and only
+	// on buckets of one replica: a replicated stream refuses a second write
+	// checked against one subject while the first is in flight, so
+	// pipelined writes would fail (docs/architecture.md).
 	fencing       bool
 	beforeRefresh func(context.Context)
 	// The fence's revision when this node took the lease (0: none yet),
@@ -153,7 +155,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
-	s := &Store{log: cfg.Logger, node: cfg.NodeName, cluster: cfg.Cluster, fencing: cfg.Replicas == 1,
+	s := &Store{log: cfg.Logger, node: cfg.NodeName, cluster: cfg.Cluster, fencing: len(cfg.URLs) > 0 && cfg.Replicas == 1,
 		beforeRefresh: cfg.BeforeRefresh, start: time.Now()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
