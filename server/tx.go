@@ -30,14 +30,14 @@ type op struct {
 // carried out after s.mu is released (apply), so that no connection is ever
 // touched while the state lock is held.
 type tx struct {
-	s       *Server
-	ops     []op
+	s   *Server
+	ops []op
 	// Users whose presence may have changed, and the state records changed
 	// (durable.go): a handful each, so slices, not maps (a map per
 	// transaction was 5 % of the server's allocations at 4,000 invites/s).
 	touched []string
 	saves   []string
-	then    []func()            // run after the frames are handed out, without locks
+	then    []func() // run after the frames are handed out, without locks
 }
 
 // apply runs fn under the state lock, then delivers what it produced.
