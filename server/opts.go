@@ -178,7 +178,7 @@ func (o *Options) setBaseline() {
 	if o.PongWait == 0 {
 		o.PongWait = DefaultPongWait
 	}
-	if o.PongWait <= o.PingInterval+o.PingInterval/pingSlots {
+	if o.PongWait <= o.PingInterval+max(o.PingInterval/pingSlots, time.Millisecond) {
 		// A pong can only arrive after a ping, and a connection's first
 		// ping may come a slot of the ping wheel late (ping.go): keep the
 		// deadline past that.
