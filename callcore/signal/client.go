@@ -136,6 +136,9 @@ type connState struct {
 	// refused: the resume hook failed while the connection was up (the
 	// node answered but would not resume). Guarded by Client.mu.
 	refused bool
+	// resumed is closed when the resume hook has succeeded: requests
+	// made meanwhile wait for it.
+	resumed chan struct{}
 }
 
 type pending struct {
@@ -379,6 +382,7 @@ func (c *Client) install(ws *websocket.Conn, reconnect bool) *connState {
 		out:     make(chan []byte, sendQueue),
 		done:    make(chan struct{}),
 		pending: make(map[uint64]*pending),
+		resumed: make(chan struct{}),
 	}
 	cs.ctx, cs.cancel = context.WithCancel(c.life)
 	c.mu.Lock()
@@ -452,6 +456,7 @@ func (c *Client) resume(cs *connState) {
 		c.resumed++
 	}
 	c.mu.Unlock()
+	close(cs.resumed)
 }
 
 func (c *Client) writeLoop(cs *connState) {
@@ -555,9 +560,11 @@ func (c *Client) noteSession(typ string, body json.RawMessage) {
 
 // Request sends a request and waits for its answer. A reply body is passed
 // to apply (which may be nil); an error frame comes back as *proto.Error.
-// While the connection is down, or a reconnect is still resuming, it fails
-// at once with ErrNotConnected. If ctx ends first it returns ctx's error,
-// but apply still runs if the reply arrives later.
+// While the connection is down it fails at once with ErrNotConnected. While
+// a reconnect is resuming it waits for the resume (an invitation pushed in
+// that window can be answered at once), and fails with ErrNotConnected if
+// the resume does. If ctx ends first it returns ctx's error, but apply
+// still runs if the reply arrives later.
 func (c *Client) Request(ctx context.Context, typ string, body any, apply ApplyFunc) error {
 	return c.request(ctx, nil, typ, body, apply)
 }
@@ -571,6 +578,20 @@ func (c *Client) request(ctx context.Context, want *connState, typ string, body 
 	default:
 	}
 	cs := c.cur
+	if want == nil && cs != nil && !c.ready {
+		c.mu.Unlock()
+		select {
+		case <-cs.resumed:
+		case <-cs.done:
+			return ErrNotConnected
+		case <-c.closing:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		c.mu.Lock()
+		cs = c.cur
+	}
 	switch {
 	case want != nil && cs != want:
 		c.mu.Unlock()

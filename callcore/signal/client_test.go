@@ -284,29 +284,51 @@ func TestReconnectResumeHook(t *testing.T) {
 	fs := newFakeServer(t)
 	hookRan := make(chan struct{}, 4)
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
 	c := dial(t, Config{
 		URL: fs.url(), ReconnectMin: 10 * time.Millisecond, ReconnectMax: 40 * time.Millisecond,
 		OnReconnect: func(ctx context.Context, conn *Conn) error {
-			// Ordinary requests wait (fail fast) until the hook is done.
+			// Ordinary requests wait until the hook is done.
 			hookRan <- struct{}{}
 			<-release
 			return conn.Request(ctx, "login", map[string]string{"sessionID": "s1"}, nil)
 		},
 	})
+	// After dial's: cleanups run last first, and the client's close waits
+	// for a hook that a failed check would leave blocked.
+	t.Cleanup(unblock)
 	ctx := context.Background()
 	if err := c.Request(ctx, "echo", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	fs.dropAll()
 	<-hookRan
-	if err := c.Request(ctx, "echo", nil, nil); !errors.Is(err, ErrNotConnected) {
-		t.Fatalf("request while resuming: %v", err)
+	// A request made while resuming (an accept of an invitation pushed in
+	// that window) waits for the resume and then goes out, after it.
+	waited := make(chan error, 1)
+	go func() { waited <- c.Request(ctx, "echo", nil, nil) }()
+	select {
+	case err := <-waited:
+		t.Fatalf("request while resuming returned before the resume: %v", err)
+	case <-time.After(100 * time.Millisecond):
 	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := c.Request(short, "echo", nil, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("request while resuming, its context ending first: %v", err)
+	}
+	// Notify never blocks: it still fails at once.
 	if err := c.Notify("echo", nil); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("notify while resuming: %v", err)
 	}
-	close(release)
-	eventually(t, "resumed", func() bool { return c.Reconnects() == 1 && c.Connected() })
+	unblock()
+	if err := <-waited; err != nil {
+		t.Fatalf("request made while resuming: %v", err)
+	}
+	if c.Reconnects() != 1 {
+		t.Fatalf("the waiting request was answered before the resume (reconnects %d)", c.Reconnects())
+	}
 	if err := c.Request(ctx, "echo", nil, nil); err != nil {
 		t.Fatalf("after resume: %v", err)
 	}
@@ -419,4 +441,45 @@ func TestRedialNamesSession(t *testing.T) {
 	if q := query(3); q != "v=1" {
 		t.Fatalf("redial after logout: query %q", q)
 	}
+}
+
+// A request waiting for a resume that fails gets ErrNotConnected, not a
+// hang, and the client redials.
+func TestRequestWaitingForAFailedResume(t *testing.T) {
+	fs := newFakeServer(t)
+	hookRan := make(chan struct{}, 4)
+	fail := make(chan struct{})
+	var failOnce sync.Once
+	var calls atomic.Int32
+	c := dial(t, Config{
+		URL: fs.url(), ReconnectMin: 10 * time.Millisecond, ReconnectMax: 40 * time.Millisecond,
+		OnReconnect: func(ctx context.Context, conn *Conn) error {
+			if calls.Add(1) == 1 {
+				hookRan <- struct{}{}
+				<-fail
+				return errors.New("session gone")
+			}
+			return nil
+		},
+	})
+	t.Cleanup(func() { failOnce.Do(func() { close(fail) }) }) // after dial's, as above
+	fs.dropAll()
+	<-hookRan
+	waited := make(chan error, 1)
+	go func() { waited <- c.Request(context.Background(), "echo", nil, nil) }()
+	select {
+	case err := <-waited:
+		t.Fatalf("request while resuming returned before the resume ended: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	failOnce.Do(func() { close(fail) })
+	select {
+	case err := <-waited:
+		if !errors.Is(err, ErrNotConnected) {
+			t.Fatalf("request waiting for a failed resume: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a request waiting for a failed resume hung")
+	}
+	eventually(t, "resumed on a later dial", func() bool { return c.Reconnects() == 1 && c.Connected() })
 }
