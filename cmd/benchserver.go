@@ -89,6 +89,7 @@ Each user holds one file descriptor here and one in the server.`,
 	f.Float64Var(&o.LoginRate, "login-rate", 0, "logins per second (0: as fast as possible, at most --login-concurrency at once)")
 	f.IntVar(&o.Concurrency, "login-concurrency", load.DefaultConcurrency, "logins in flight at once")
 	f.IntVar(&o.Addrs, "addrs", load.DefaultAddrs, "source addresses 127.0.0.2... (each holds about 28k ephemeral ports; 0: the kernel's choice)")
+	f.StringArrayVar(&o.ServeArgs, "serve-arg", nil, "without --server: one more flag for the server it starts, e.g. --serve-arg=--data=DIR (repeatable)")
 	f.StringVar(&o.ServerURL, "server", "", "load this server (ws://HOST:PORT/ws) instead of starting one")
 	f.Uint32Var(&o.SDKAppID, "sdkappid", 0, "with --server: its SDKAppID")
 	f.StringVar(&o.Secret, "secret", "", "with --server: its userSig secret key (default $TERMCALL_SECRET)")

@@ -54,6 +54,9 @@ type Options struct {
 	// `serve --addr 127.0.0.1:0` and loads that.
 	ServerURL string
 	Binary    string // the termcall binary, without ServerURL
+	// ServeArgs are more flags for the server Binary starts (its store:
+	// --data DIR; profiles: --pprof ADDR).
+	ServeArgs []string
 	SDKAppID  uint32 // with ServerURL: the server's; otherwise its default
 	Secret    string // with ServerURL: the server's; otherwise random
 	PID       int    // with ServerURL: the server's process, for RSS and CPU (0: none)
@@ -126,6 +129,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: --server needs --sdkappid and --secret to make userSigs", ErrInvalidOptions)
 	case o.ServerURL == "" && o.Binary == "":
 		return fmt.Errorf("%w: no server and no binary to start one", ErrInvalidOptions)
+	case o.ServerURL != "" && len(o.ServeArgs) > 0:
+		return fmt.Errorf("%w: --serve-arg is for the server the tool starts, not --server", ErrInvalidOptions)
 	}
 	for _, r := range o.Rates {
 		if r <= 0 {
@@ -175,7 +180,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	pid := o.PID
 	if o.ServerURL == "" {
-		srv, err := startServer(ctx, o.Binary)
+		srv, err := startServer(ctx, o.Binary, o.ServeArgs)
 		if err != nil {
 			return Result{}, err
 		}
@@ -453,14 +458,15 @@ type child struct {
 // startServer runs bin serve on a free loopback port with a random secret
 // (passed in the environment, not argv, so ps does not show it) and waits
 // for its "listening URL" line.
-func startServer(ctx context.Context, bin string) (*child, error) {
+func startServer(ctx context.Context, bin string, extra []string) (*child, error) {
 	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
 	secret := hex.EncodeToString(raw[:])
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--sdkappid", strconv.Itoa(DefaultSDKAppID),
-		"--web=false", "--log-level", "warn")
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--sdkappid", strconv.Itoa(DefaultSDKAppID),
+		"--web=false", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "TERMCALL_SECRET="+secret)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

@@ -98,6 +98,7 @@ func TestValidate(t *testing.T) {
 		"no secret":        func(o *Options) { o.Secret = "" },
 		"no server or bin": func(o *Options) { o.ServerURL = "" },
 		"too many addrs":   func(o *Options) { o.Addrs = 300 },
+		"serve args":       func(o *Options) { o.ServeArgs = []string{"--data=/tmp/x"} },
 	} {
 		o := ok
 		mod(&o)
