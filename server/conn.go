@@ -14,10 +14,11 @@ import (
 	"github.com/termcall/termcall/server/proto"
 )
 
-// conn is one client websocket. It has exactly one goroutine while idle,
-// its reader (readLoop); requests are dispatched on the frame workers
-// (workers.go) and writes on its outbox's flush goroutine, which ends
-// when the queue is empty.
+// conn is one client websocket. Idle, a plain one has no goroutine: the
+// poller reads it when it is readable (poller_linux.go); others (TLS, a
+// cluster node's remote sockets) have one, their reader (readLoop).
+// Requests are dispatched on the frame workers (workers.go) and writes on
+// its outbox's flush goroutine, which ends when the queue is empty.
 type conn struct {
 	s   *Server
 	ws  socket // nil for in-process connections (fuzzing): frames stay queued
@@ -26,8 +27,10 @@ type conn struct {
 	closeOnce  sync.Once
 	done       chan struct{} // closed when the connection is closing
 	readerDone chan struct{}
-	closeCode  int    // written before done is closed
-	closeText  string // idem
+	// polled is set when the poller reads the socket instead of readLoop.
+	polled    atomic.Pointer[polled]
+	closeCode int    // written before done is closed
+	closeText string // idem
 
 	// Owned by the reader goroutine.
 	handled    chan *frameJob // a worker has handled the reader's frame (workers.go)
@@ -117,7 +120,16 @@ func (c *conn) closing() bool {
 func (c *conn) forceClose() {
 	c.close(websocket.CloseGoingAway, proto.ReasonShutdown)
 	if c.ws != nil {
+		c.stopReading()
 		_ = c.ws.Close()
+	}
+}
+
+// stopReading takes a polled socket out of the poller; it must come
+// before the socket is closed (a readLoop ends on the closed socket).
+func (c *conn) stopReading() {
+	if pc := c.polled.Load(); pc != nil {
+		pc.stop()
 	}
 }
 
@@ -181,6 +193,7 @@ func (c *conn) finish() {
 			websocket.FormatCloseMessage(c.closeCode, c.closeText), time.Now().Add(writeWait))
 	}
 	awaitPeerClose(c.readerDone)
+	c.stopReading()
 	_ = c.ws.Close()
 	s.pings.remove(&c.out)
 	s.mu.Lock()

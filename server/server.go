@@ -86,6 +86,7 @@ type Server struct {
 	connWG   sync.WaitGroup // reader and writer goroutines
 	timerWG  sync.WaitGroup // timer callbacks in flight
 	serveWG  sync.WaitGroup // the HTTP serve loop
+	poll     *poller        // reads idle plain sockets; guarded by mu
 }
 
 // New validates opts, fills in defaults and returns a server that is not
@@ -322,6 +323,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.serveWG.Wait()
 		s.connWG.Wait()
 		s.pings.stop()
+		s.mu.Lock()
+		poll := s.poll
+		s.mu.Unlock()
+		if poll != nil {
+			poll.close() // no connection is in it any more
+		}
 		s.quitOnce.Do(func() { close(s.quit) })
 		s.workerWG.Wait()
 		s.timerWG.Wait()
@@ -374,6 +381,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close()
 		return
 	}
+	if s.poll == nil && s.tls == nil {
+		// Made with the first connection; retried if it failed (it falls
+		// back to a reader goroutine per connection).
+		if s.poll, err = newPoller(s.opts.PongWait, s.log); err != nil {
+			s.log.Debug("no poller: a reader goroutine per connection", "err", err)
+		}
+	}
+	poll := s.poll
 	s.conns[c] = struct{}{}
 	s.connWG.Add(2) // the reader, and the writing until finish
 	c.loginTimer = s.afterFunc(s.opts.LoginTimeout, func() { s.loginExpired(c) })
@@ -383,7 +398,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.pings.add(&c.out)
 	s.log.Debug("connected", "remote", r.RemoteAddr, "reserve", reserve)
 	// The handler returns: net/http's goroutine, its request and its
-	// buffers go, and the reader starts on a small stack of its own.
+	// buffers go. The poller reads the socket when it has bytes, or else
+	// the reader starts on a small stack of its own.
+	if poll != nil && poll.add(c, ws.NetConn()) {
+		return
+	}
 	go c.readLoop()
 }
 

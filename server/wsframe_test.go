@@ -120,3 +120,24 @@ func TestFrameReaderRefuses(t *testing.T) {
 		}
 	}
 }
+
+// Any bytes, cut anywhere: the reader never panics, and where the cut
+// falls changes nothing (the messages, the error).
+func FuzzFrameReader(f *testing.F) {
+	f.Add(append(clientFrame(false, websocket.TextMessage, []byte("ab")), clientFrame(true, 0, []byte("cd"))...), uint8(3))
+	f.Add(clientFrame(true, websocket.CloseMessage, []byte{3, 232}), uint8(1))
+	f.Add([]byte{0x81, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, uint8(5))
+	f.Fuzz(func(t *testing.T, stream []byte, cut uint8) {
+		whole, werr := collect(t, &frameReader{limit: 64}, stream)
+		at := min(int(cut), len(stream))
+		split, serr := collect(t, &frameReader{limit: 64}, stream[:at], stream[at:])
+		if (werr == nil) != (serr == nil) || len(whole) != len(split) {
+			t.Fatalf("whole: %v %v; cut at %d: %v %v", whole, werr, at, split, serr)
+		}
+		for i := range whole {
+			if whole[i] != split[i] {
+				t.Fatalf("message %d: %v, cut at %d: %v", i, whole[i], at, split[i])
+			}
+		}
+	})
+}
