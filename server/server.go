@@ -220,6 +220,7 @@ func (s *Server) Start() error {
 	// connection (a Handler mounted elsewhere starts them then).
 	s.pings.start()
 	s.workOnce.Do(s.startWorkers)
+	s.startPollerLocked()
 	s.serveWG.Add(1)
 	go func() {
 		defer s.serveWG.Done()
@@ -381,13 +382,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close()
 		return
 	}
-	if s.poll == nil && s.tls == nil {
-		// Made with the first connection; retried if it failed (it falls
-		// back to a reader goroutine per connection).
-		if s.poll, err = newPoller(s.opts.PongWait, s.log); err != nil {
-			s.log.Debug("no poller: a reader goroutine per connection", "err", err)
-		}
-	}
+	s.startPollerLocked() // a Handler mounted elsewhere: from its first connection
 	poll := s.poll
 	s.conns[c] = struct{}{}
 	s.connWG.Add(2) // the reader, and the writing until finish
@@ -404,6 +399,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	go c.readLoop()
+}
+
+// startPollerLocked makes the poller that reads plain sockets (TLS ones
+// have a reader each). It is retried while it fails; until then
+// connections have reader goroutines.
+func (s *Server) startPollerLocked() {
+	if s.poll != nil || s.tls != nil {
+		return
+	}
+	var err error
+	if s.poll, err = newPoller(s.opts.PongWait, s.log); err != nil {
+		s.log.Debug("no poller: a reader goroutine per connection", "err", err)
+	}
 }
 
 func closedTurn() chan struct{} {
