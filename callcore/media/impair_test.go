@@ -1,6 +1,7 @@
 package media
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -68,12 +69,24 @@ func TestImpairedCallRecovers(t *testing.T) {
 		t.Logf("%d: %.1f Hz %.1f dBFS lost %d concealed %d fec %d | %.1f fps freeze %.0f ms dropped %d nacks %d plis %d",
 			i, s.Audio.FrequencyHz, s.Audio.LevelDBFS, s.Audio.PacketsLost, s.Audio.Concealed, s.Audio.FECRecovered,
 			s.Video.FPS, s.Video.FreezeMs, s.Video.FramesDropped, s.Video.NACKsSent, s.Video.PLIsSent)
-		if !within(s.Audio.FrequencyHz, 440, 0.02) || s.Audio.LevelDBFS <= -30 {
+		// A burst of losses that FEC cannot cover is concealed, and the
+		// concealment's phase jump moves one half-second's estimate by a
+		// few per cent (452 Hz seen): each line is alice's tone within 5 %
+		// (bob's own is 880 Hz), and their median within 1 %.
+		if !within(s.Audio.FrequencyHz, 440, 0.05) || s.Audio.LevelDBFS <= -30 {
 			t.Errorf("line %d: tone %.1f Hz at %.1f dBFS, want 440 Hz above -30 dBFS", i, s.Audio.FrequencyHz, s.Audio.LevelDBFS)
 		}
 		if s.Video.FreezeMs >= 1000 {
 			t.Errorf("line %d: video froze for %.0f ms", i, s.Video.FreezeMs)
 		}
+	}
+	freqs := make([]float64, len(got))
+	for i, s := range got {
+		freqs[i] = s.Audio.FrequencyHz
+	}
+	slices.Sort(freqs)
+	if med := freqs[len(freqs)/2]; !within(med, 440, 0.01) {
+		t.Errorf("median tone %.1f Hz over %d lines, want 440 Hz", med, len(freqs))
 	}
 	last := got[len(got)-1]
 	if last.Audio.PacketsLost == 0 || last.Audio.Concealed == 0 {
