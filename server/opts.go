@@ -41,9 +41,12 @@ const (
 	// shared through a pool.
 	readBufferSize  = 1024
 	writeBufferSize = 4096
-	writeWait       = 10 * time.Second // one websocket write
-	closeWait       = time.Second      // how long to wait for the peer's close frame
-	maxRateErrors   = 100              // rate-limit errors before a connection is dropped
+	// gorilla's smallest read buffer (a control frame's payload): what a
+	// polled socket's websocket holds, never used.
+	polledReadBufferSize = 125
+	writeWait            = 10 * time.Second // one websocket write
+	closeWait            = time.Second      // how long to wait for the peer's close frame
+	maxRateErrors        = 100              // rate-limit errors before a connection is dropped
 	// Hangup, logout, cancel and reject are never dropped by the rate
 	// limit: past the budget they take from this bucket, and past it too
 	// the reader waits for its next token.

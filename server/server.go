@@ -38,9 +38,13 @@ type Server struct {
 	log      *slog.Logger
 	router   routing.Router
 	upgrader websocket.Upgrader
-	handlers map[string]handler
-	clock    Clock       // the one clock for timers, durations and userSig expiry
-	tls      *tls.Config // nil: plain ws://
+	// polledUpgrader is for sockets the poller reads: gorilla never reads
+	// them, so their read buffer is the smallest it takes (1 KiB a user
+	// less).
+	polledUpgrader websocket.Upgrader
+	handlers       map[string]handler
+	clock          Clock       // the one clock for timers, durations and userSig expiry
+	tls            *tls.Config // nil: plain ws://
 
 	// outMu orders deliveries: a transaction takes it before releasing mu,
 	// so frames leave in the order the state changed (tx.go).
@@ -135,6 +139,8 @@ func New(opts Options) (*Server, error) {
 		// with a userSig; the Origin header carries no trust here.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
+	s.polledUpgrader = s.upgrader
+	s.polledUpgrader.ReadBufferSize = polledReadBufferSize
 	s.handlers = s.handlerTable()
 	return s, nil
 }
@@ -365,8 +371,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		closeSuperseded(superseded)
 	}
+	upgrader := &s.upgrader
+	s.mu.Lock()
+	if s.poll != nil {
+		upgrader = &s.polledUpgrader
+	}
+	s.mu.Unlock()
 	// Not an upgrade request: the upgrader answers it with an error.
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		s.release(c)
 		s.log.Debug("upgrade", "remote", r.RemoteAddr, "err", err)
