@@ -313,3 +313,23 @@ func TestRestoresAnOlderInvitationRecord(t *testing.T) {
 		t.Errorf("alice heard %+v, want bob's accept", ua)
 	}
 }
+
+// Transactions share a deadline context, and each one still gets at least
+// storeTimeout, at most a step more.
+func TestSharedDeadline(t *testing.T) {
+	var d sharedDeadline
+	t0 := time.Now()
+	a := d.get(t0)
+	if b := d.get(t0.Add(deadlineStep / 2)); b != a {
+		t.Fatal("two transactions half a step apart got different contexts")
+	}
+	for _, at := range []time.Time{t0, t0.Add(deadlineStep / 2), t0.Add(3 * deadlineStep / 2)} {
+		dl, ok := d.get(at).Deadline()
+		if left := dl.Sub(at); !ok || left < storeTimeout || left > storeTimeout+deadlineStep {
+			t.Fatalf("at +%v: %v left, want %v to %v", at.Sub(t0), left, storeTimeout, storeTimeout+deadlineStep)
+		}
+	}
+	if d.get(t0.Add(3*deadlineStep/2)) == a {
+		t.Fatal("a transaction a step and a half later shares a context with under storeTimeout left")
+	}
+}

@@ -91,6 +91,8 @@ type Server struct {
 	timerWG  sync.WaitGroup // timer callbacks in flight
 	serveWG  sync.WaitGroup // the HTTP serve loop
 	poll     *poller        // reads idle plain sockets; guarded by mu
+
+	storeDeadline sharedDeadline // bounds the waits for the store (durable.go)
 }
 
 // New validates opts, fills in defaults and returns a server that is not
