@@ -13,11 +13,11 @@ import (
 	"github.com/termcall/termcall/internal/procstat"
 )
 
-// benchServerCommand returns `termcall bench server`, the signaling
-// server's load test.
 // benchGCPercent is the load tool's GOGC unless the environment sets one.
 const benchGCPercent = 800
 
+// benchServerCommand returns `termcall bench server`, the signaling
+// server's load test.
 func benchServerCommand() *cobra.Command {
 	var (
 		o           load.Options

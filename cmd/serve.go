@@ -22,8 +22,6 @@ import (
 	"github.com/termcall/termcall/web"
 )
 
-// serveCommand returns the `termcall serve` command, which runs the signaling
-// server until its context is cancelled (SIGINT/SIGTERM in main).
 // serveGCPercent is the server's GOGC unless the environment sets one:
 // a heap twice the default's headroom halves the collections, and at 10k
 // users and 4,000 invitations a second each collection's mark is what
@@ -31,6 +29,8 @@ import (
 // under load: idle users stay at ~9 KiB each.
 const serveGCPercent = 200
 
+// serveCommand returns the `termcall serve` command, which runs the signaling
+// server until its context is cancelled (SIGINT/SIGTERM in main).
 func serveCommand() *cobra.Command {
 	opts := server.DefaultOptions()
 	var (

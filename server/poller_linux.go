@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -259,7 +260,8 @@ func (pc *polled) run() {
 	code, done := websocket.CloseNormalClosure, false
 	defer func() {
 		if r := recover(); r != nil {
-			pc.c.s.log.Error("panic in connection", "panic", r)
+			// A last resort, as in readLoop: handlers are written not to panic.
+			pc.c.s.log.Error("panic in connection", "panic", r, "stack", string(debug.Stack()))
 			code, done = websocket.CloseInternalServerErr, true
 		}
 		if done {
@@ -276,19 +278,16 @@ func (pc *polled) run() {
 		n, err := pc.read(buf[:])
 		switch {
 		case errors.Is(err, unix.EAGAIN):
+			// Dry: re-arm, unless stop came meanwhile or re-arming fails;
+			// then this reader ends it.
 			pc.mu.Lock()
-			if pc.detached {
+			if !pc.detached && pc.ctl(unix.EPOLL_CTL_MOD) == nil {
 				pc.busy = false
 				pc.mu.Unlock()
-				pc.end(websocket.CloseNormalClosure)
 				return
 			}
-			err := pc.ctl(unix.EPOLL_CTL_MOD)
-			pc.busy = false
 			pc.mu.Unlock()
-			if err != nil {
-				done = true
-			}
+			done = true
 			return
 		case errors.Is(err, unix.EINTR):
 			continue
@@ -304,7 +303,8 @@ func (pc *polled) run() {
 		if pc.discard {
 			continue
 		}
-		if code, done = pc.feed(buf[:n]); done {
+		if fc, end := pc.feed(buf[:n]); end {
+			code, done = fc, true
 			return
 		}
 	}

@@ -375,6 +375,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	upgrader := &s.upgrader
 	s.mu.Lock()
+	s.startPollerLocked() // a Handler mounted elsewhere: from its first connection
 	if s.poll != nil {
 		upgrader = &s.polledUpgrader
 	}
@@ -396,7 +397,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close()
 		return
 	}
-	s.startPollerLocked() // a Handler mounted elsewhere: from its first connection
 	poll := s.poll
 	s.conns[c] = struct{}{}
 	s.connWG.Add(2) // the reader, and the writing until finish
